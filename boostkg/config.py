@@ -1,0 +1,41 @@
+"""Settings for every entry point (env prefix ``BOOSTKG_``); the only reader of ``os.environ``."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The repository (or installed source tree) root: holds ontology/, data/, queries/."""
+
+DEFAULT_STORE = Path("var/store")
+"""Where the embedded store lives unless --store or BOOSTKG_STORE says otherwise (relative to the
+working directory)."""
+
+
+class Settings(BaseSettings):
+    """Everything configurable, from the environment (``BOOSTKG_STORE`` ...) or passed in."""
+
+    model_config = SettingsConfigDict(env_prefix="BOOSTKG_", frozen=True)
+
+    store: Path = Field(default=DEFAULT_STORE, description="Embedded store directory.")
+    host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port `serve` listens on.")
+    ontology_dir: Path = Field(default=PROJECT_ROOT / "ontology")
+    data_dir: Path = Field(default=PROJECT_ROOT / "data")
+    queries_dir: Path = Field(default=PROJECT_ROOT / "queries")
+    shared_data_dir: Path = Field(
+        default=PROJECT_ROOT.parent / "shared" / "data",
+        description="The real reference data (CORDIS, NUTS, EIS) beside the clone.",
+    )
+    reports_dir: Path = Field(default=Path("reports"))
+    query_timeout_s: float = Field(default=30.0, gt=0)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment; a FastAPI dependency and the CLI's default."""
+    return Settings()

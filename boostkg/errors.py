@@ -1,0 +1,78 @@
+"""One exception hierarchy for boostkg; messages name the file, line, column, node or term.
+
+No HTTP and no settings here: the API maps these to problem details in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class BoostKGError(Exception):
+    """Root of every error boostkg raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in an input a problem is: a file and, when known, a line/row and a column."""
+
+    source: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        parts = [self.source]
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.column is not None:
+            parts.append(f"column {self.column}")
+        return ", ".join(parts)
+
+
+class InputError(BoostKGError):
+    """An input (file, request body, argument) cannot be used; says where and why."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        self.location = location
+        self.reason = message
+        super().__init__(f"{location}: {message}" if location else message)
+
+
+class InputNotFoundError(InputError):
+    """A named input file does not exist or is not a regular file."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__("no such file", Location(str(path)))
+
+
+class ParseError(InputError):
+    """RDF or CSV text is malformed (syntax, encoding)."""
+
+
+class EncodingError(ParseError):
+    """An input is not valid UTF-8."""
+
+
+class SchemaError(InputError):
+    """A table has unknown or missing columns, or a value of the wrong kind."""
+
+
+class UnknownTermError(InputError):
+    """A code or IRI that must refer to a known thing (NUTS code, theme, class) does not."""
+
+
+class StoreError(BoostKGError):
+    """The store cannot do what was asked (locked, corrupt, query failed)."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the store open."""
+
+
+class QueryError(StoreError):
+    """A SPARQL query or update is malformed or failed while running."""
+
+
+class ReasoningError(BoostKGError):
+    """The reasoner found the ontology and data inconsistent, or could not run."""

@@ -1,0 +1,1 @@
+"""Importers: real reference and collaboration data files -> N-Triples, streaming, with progress."""

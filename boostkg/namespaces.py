@@ -1,0 +1,192 @@
+"""The project's namespaces and IRI minting rules; the only place IRI strings are written.
+
+``ICF`` is closed: it lists exactly the terms that ``ontology/icf.ttl`` defines
+(``tests/test_namespaces.py`` checks that both agree), so a typo such as
+``ICF.partof`` fails at import time instead of producing an unknown IRI.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from rdflib import Namespace, URIRef
+from rdflib.namespace import DefinedNamespace
+
+BASE = "https://w3id.org/boostkg/"
+ONTOLOGY_IRI = URIRef(BASE + "icf")
+ONTOLOGY_VERSION = "0.1.0"
+
+ID = Namespace(BASE + "id/")
+"""Instances: organisations, projects, participations, classifications, ..."""
+THEME = Namespace(BASE + "theme/")
+"""The BOOST theme scheme and the Horizon 2020 programme-part scheme."""
+VOCAB = Namespace(BASE + "vocab/")
+"""Controlled concepts: participation roles, scoreboards, performance groups and subgroups."""
+GRAPH = Namespace(BASE + "graph/")
+"""Named graphs; each says where its triples came from."""
+
+NUTS = Namespace("http://data.europa.eu/nuts/code/")
+COUNTRY = Namespace("http://publications.europa.eu/resource/authority/country/")
+ORG = Namespace("http://www.w3.org/ns/org#")
+ROV = Namespace("http://www.w3.org/ns/regorg#")
+CPOV = Namespace("http://data.europa.eu/m8g/")
+EURIO = Namespace("http://data.europa.eu/s66#")
+SCHEMA = Namespace("https://schema.org/")
+GEO = Namespace("http://www.opengis.net/ont/geosparql#")
+LOCN = Namespace("http://www.w3.org/ns/locn#")
+VANN = Namespace("http://purl.org/vocab/vann/")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+
+
+class ICF(DefinedNamespace):
+    """The Interregional Collaboration Framework ontology (prefix ``icf``)."""
+
+    _NS = Namespace(BASE + "icf#")
+    _fail = True
+
+    # --- actors (quadruple helix + intermediaries) -------------------------
+    Actor: URIRef
+    AcademicActor: URIRef
+    University: URIRef
+    ResearchOrganisation: URIRef
+    BusinessActor: URIRef
+    SME: URIRef
+    LargeEnterprise: URIRef
+    StartUp: URIRef
+    PublicAuthority: URIRef
+    Municipality: URIRef
+    RegionalDevelopmentAgency: URIRef
+    Ministry: URIRef
+    CivilSocietyOrganisation: URIRef
+    NGO: URIRef
+    Association: URIRef
+    Intermediary: URIRef
+    Cluster: URIRef
+    SciencePark: URIRef
+    InnovationAgency: URIRef
+    CorridorActor: URIRef
+    # --- places ------------------------------------------------------------
+    Place: URIRef
+    Country: URIRef
+    NUTSRegion: URIRef
+    City: URIRef
+    # --- collaborations ----------------------------------------------------
+    Collaboration: URIRef
+    Project: URIRef
+    Consortium: URIRef
+    Partnership: URIRef
+    Corridor: URIRef
+    Participation: URIRef
+    ParticipationRole: URIRef
+    # --- themes ------------------------------------------------------------
+    Theme: URIRef
+    ProgrammePart: URIRef
+    # --- capabilities and needs --------------------------------------------
+    CapabilityStatement: URIRef
+    Capability: URIRef
+    Need: URIRef
+    # --- funding -----------------------------------------------------------
+    FundingProgramme: URIRef
+    FundingInstrument: URIRef
+    Grant: URIRef
+    # --- innovation performance -------------------------------------------
+    Scoreboard: URIRef
+    PerformanceClassification: URIRef
+    PerformanceGroup: URIRef
+    # --- policy --------------------------------------------------------------
+    ActionPlan: URIRef
+    Objective: URIRef
+    Action: URIRef
+    Indicator: URIRef
+    # --- provenance of loads -------------------------------------------------
+    Load: URIRef
+
+    # === object properties ===================================================
+    locatedIn: URIRef  # Actor/Place -> Place; transitive via partOf chain
+    basedInCity: URIRef  # Actor -> City
+    inRegion: URIRef  # Actor/City -> NUTSRegion (the most specific one known)
+    inCountry: URIRef  # Actor/Place -> Country
+    partOf: URIRef  # Place -> Place, transitive
+    directlyPartOf: URIRef  # Place -> Place, the NUTS parent (sub-property of partOf)
+    participant: URIRef  # Participation -> Actor
+    inCollaboration: URIRef  # Participation -> Collaboration
+    participationRole: URIRef  # Participation -> ParticipationRole
+    hasParticipation: URIRef  # Actor -> Participation (inverse of participant)
+    participatesIn: URIRef  # Actor -> Collaboration (shortcut, materialised)
+    coordinates: URIRef  # Actor -> Collaboration (materialised from role coordinator)
+    partOfCorridor: URIRef  # Collaboration -> Corridor
+    corridorSource: URIRef  # Corridor -> Place (leader side)
+    corridorTarget: URIRef  # Corridor -> Place (catch-up side)
+    hasTheme: URIRef  # Actor/Collaboration/CapabilityStatement/Action -> Theme
+    programmePart: URIRef  # Project -> ProgrammePart
+    hasCapability: URIRef  # Actor -> Capability
+    hasNeed: URIRef  # Actor -> Need
+    fundedBy: URIRef  # Collaboration/Action -> Grant or FundingInstrument
+    instrumentOf: URIRef  # FundingInstrument -> FundingProgramme
+    grantInstrument: URIRef  # Grant -> FundingInstrument
+    beneficiary: URIRef  # Grant -> Actor
+    classifiedPlace: URIRef  # PerformanceClassification -> Place
+    scoreboard: URIRef  # PerformanceClassification -> Scoreboard
+    performanceGroup: URIRef  # PerformanceClassification -> PerformanceGroup
+    performanceSubgroup: URIRef  # PerformanceClassification -> PerformanceGroup
+    hasObjective: URIRef  # ActionPlan -> Objective
+    hasAction: URIRef  # Objective -> Action
+    responsibleActor: URIRef  # Action -> Actor
+    hasIndicator: URIRef  # Objective/Action -> Indicator
+    uncertainProperty: URIRef  # any -> rdf:Property whose value on this node is uncertain
+
+    # === datatype properties =================================================
+    pic: URIRef  # Participant Identification Code (string of digits)
+    acronym: URIRef
+    nutsCode: URIRef
+    nutsLevel: URIRef  # xsd:integer 0..3
+    countryCode: URIRef  # two-letter code as used by the EU (EL, not GR)
+    rcn: URIRef  # CORDIS record number
+    grantAgreementNumber: URIRef
+    startDate: URIRef  # xsd:date
+    endDate: URIRef  # xsd:date
+    contribution: URIRef  # xsd:decimal, EUR (EC contribution to a participant)
+    totalCost: URIRef  # xsd:decimal, EUR
+    maxContribution: URIRef  # xsd:decimal, EUR (EC max contribution to a project)
+    amount: URIRef  # xsd:decimal, EUR (grant amount / budget)
+    edition: URIRef  # xsd:gYear
+    score: URIRef  # xsd:decimal, % of EU average
+    targetValue: URIRef
+    baselineValue: URIRef
+    unit: URIRef
+    sha256: URIRef
+    tripleCount: URIRef
+
+
+def actor_iri(pic: str) -> URIRef:
+    """IRI of an organisation known by its PIC (CORDIS participant identification code)."""
+    return ID[f"organisation/pic-{pic}"]
+
+
+def project_iri(scheme: str, local_id: str) -> URIRef:
+    """IRI of a project, e.g. ``project_iri("h2020", "207027")`` for CORDIS rcn 207027."""
+    return ID[f"project/{scheme}-{quote(local_id, safe='')}"]
+
+
+def participation_iri(project: str, pic: str) -> URIRef:
+    """IRI of the n-ary participation of organisation ``pic`` in project ``project``."""
+    return ID[f"participation/{quote(project, safe='')}-pic-{pic}"]
+
+
+def nuts_iri(code: str) -> URIRef:
+    """The EU's IRI for a NUTS region, e.g. ``http://data.europa.eu/nuts/code/RO11``."""
+    return NUTS[code]
+
+
+def country_iri(alpha3: str) -> URIRef:
+    """The EU Publications Office authority IRI for a country (ISO 3166-1 alpha-3)."""
+    return COUNTRY[alpha3]
+
+
+def graph_iri(name: str) -> URIRef:
+    """IRI of one of the project's named graphs, e.g. ``graph_iri("nuts-2024")``."""
+    return GRAPH[name]
+
+
+META_GRAPH = GRAPH["meta"]
+INFERRED_GRAPH = GRAPH["inferred"]

@@ -1,0 +1,298 @@
+"""The embedded store: pyoxigraph (RocksDB) on disk, with all-or-nothing write units.
+
+The store directory holds ``db/`` (the database) and, while a write unit is open, ``snapshot/`` and
+the ``WRITING`` marker (see :mod:`boostkg.store.journal`). Big files go in with pyoxigraph's bulk
+loader, which is several times faster than its transactional loader but not atomic by itself; the
+journal's snapshot makes the whole unit atomic, including across a SIGKILL.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import pyoxigraph as ox
+from rdflib import BNode, Literal, URIRef
+from rdflib.term import Node
+
+from boostkg.errors import (
+    EncodingError,
+    Location,
+    ParseError,
+    QueryError,
+    StoreError,
+    StoreLockedError,
+)
+from boostkg.store import journal
+from boostkg.store.base import GraphStats, RdfFormat, ResultFormat, SelectResult, Term, Triple
+
+log = logging.getLogger(__name__)
+
+_RDF_FORMATS = {
+    RdfFormat.TURTLE: ox.RdfFormat.TURTLE,
+    RdfFormat.NTRIPLES: ox.RdfFormat.N_TRIPLES,
+    RdfFormat.NQUADS: ox.RdfFormat.N_QUADS,
+    RdfFormat.TRIG: ox.RdfFormat.TRIG,
+    RdfFormat.JSONLD: ox.RdfFormat.JSON_LD,
+    RdfFormat.RDFXML: ox.RdfFormat.RDF_XML,
+}
+_RESULT_FORMATS = {
+    ResultFormat.JSON: ox.QueryResultsFormat.JSON,
+    ResultFormat.XML: ox.QueryResultsFormat.XML,
+    ResultFormat.CSV: ox.QueryResultsFormat.CSV,
+    ResultFormat.TSV: ox.QueryResultsFormat.TSV,
+}
+
+
+def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Term:
+    """Convert a pyoxigraph term to its rdflib equivalent."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise StoreError(f"RDF-star triple terms are not supported here: {term}")
+
+
+def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """Convert an rdflib term to its pyoxigraph equivalent."""
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if isinstance(term, Literal):
+        if term.language:
+            return ox.Literal(str(term), language=term.language)
+        if term.datatype:
+            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+        return ox.Literal(str(term))
+    raise StoreError(f"cannot store term {term!r}")
+
+
+_PARSER_PREFIX = re.compile(r"^Parser error at line \d+ (?:column \d+|between columns \d+ and \d+): ")
+
+
+def _parse_error(exc: SyntaxError, source: str) -> ParseError:
+    """Our ParseError (EncodingError for bad UTF-8), with pyoxigraph's line and column."""
+    message = _PARSER_PREFIX.sub("", str(exc.msg if exc.msg else exc))
+    location = Location(source, exc.lineno, exc.offset)
+    if "UTF-8" in message:
+        return EncodingError(f"not valid UTF-8 ({message})", location)
+    return ParseError(message, location)
+
+
+class EmbeddedStore:
+    """A persistent, transactional quad store in one directory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._layout = journal.Layout(path)
+        path.mkdir(parents=True, exist_ok=True)
+        recovered = journal.recover(self._layout)
+        if recovered:
+            log.warning("store %s: %s", path, recovered)
+        self.recovered = recovered
+        self._store: ox.Store | None = self._open()
+        self._depth = 0
+
+    def _open(self) -> ox.Store:
+        try:
+            return ox.Store(str(self._layout.db))
+        except OSError as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLockedError(
+                    f"store {self.path} is in use by another process (is `boostkg serve` running?)"
+                ) from exc
+            raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+
+    @property
+    def _db(self) -> ox.Store:
+        if self._store is None:
+            raise StoreError(f"store {self.path} is closed")
+        return self._store
+
+    # --- queries -------------------------------------------------------------------------------
+    def _query(self, query: str) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
+        try:
+            return self._db.query(query, use_default_graph_as_union=True)
+        except SyntaxError as exc:
+            raise QueryError(f"malformed SPARQL: {exc}") from exc
+        except OSError as exc:
+            raise QueryError(f"query failed: {exc}") from exc
+
+    def select(self, query: str) -> SelectResult:
+        result = self._query(query)
+        if not isinstance(result, ox.QuerySolutions):
+            raise QueryError("not a SELECT query")
+        variables = tuple(v.value for v in result.variables)
+        rows = []
+        for solution in result:
+            row: dict[str, Term] = {}
+            for name in variables:
+                value = solution[name]
+                if value is not None:
+                    row[name] = to_rdflib(value)
+            rows.append(row)
+        return SelectResult(variables, tuple(rows))
+
+    def ask(self, query: str) -> bool:
+        result = self._query(query)
+        if not isinstance(result, ox.QueryBoolean):
+            raise QueryError("not an ASK query")
+        return bool(result)
+
+    def construct(self, query: str) -> list[Triple]:
+        result = self._query(query)
+        if not isinstance(result, ox.QueryTriples):
+            raise QueryError("not a CONSTRUCT or DESCRIBE query")
+        return [(to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)) for t in result]
+
+    def query_to(self, query: str, out: BinaryIO, *, result_format: ResultFormat | RdfFormat) -> None:
+        result = self._query(query)
+        try:
+            if isinstance(result, ox.QueryTriples):
+                fmt = result_format if isinstance(result_format, RdfFormat) else RdfFormat.TURTLE
+                result.serialize(out, _RDF_FORMATS[fmt])
+            else:
+                rfmt = result_format if isinstance(result_format, ResultFormat) else ResultFormat.JSON
+                result.serialize(out, _RESULT_FORMATS[rfmt])
+        except OSError as exc:
+            raise QueryError(f"query failed: {exc}") from exc
+
+    # --- writes ----------------------------------------------------------------------------------
+    @contextmanager
+    def atomic(self, label: str = "write") -> Iterator[None]:
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        # No local variable may hold the pyoxigraph Store: a rollback must be able to drop the last
+        # reference to it (releasing RocksDB's lock) while a traceback still holds these frames.
+        self._db.flush()
+        journal.begin(self._layout, lambda target: self._db.backup(str(target)), label=label)
+        self._depth = 1
+        try:
+            yield
+            self._db.flush()
+        except BaseException:
+            self._depth = 0
+            self._roll_back()
+            raise
+        self._depth = 0
+        journal.commit(self._layout)
+
+    def _roll_back(self) -> None:
+        self._store = None
+        gc.collect()  # release RocksDB's lock before the directory is swapped
+        journal.roll_back(self._layout)
+        self._store = self._open()
+
+    def update(self, update: str) -> None:
+        try:
+            self._db.update(update)
+        except SyntaxError as exc:
+            raise QueryError(f"malformed SPARQL update: {exc}") from exc
+        except OSError as exc:
+            raise QueryError(f"update failed: {exc}") from exc
+
+    def replace_graph(
+        self, graph: URIRef, source: Path | bytes, rdf_format: RdfFormat, *, base_iri: str | None = None
+    ) -> int:
+        if rdf_format.has_graphs:
+            raise StoreError(f"{rdf_format.name} holds several graphs; load it with load_dataset")
+        name = str(source) if isinstance(source, Path) else "request body"
+        target = ox.NamedNode(str(graph))
+        with self.atomic(label=f"replace {graph}"):
+            if self._db.contains_named_graph(target):
+                self._db.clear_graph(target)
+            try:
+                if isinstance(source, Path):
+                    self._db.bulk_load(
+                        path=str(source), format=_RDF_FORMATS[rdf_format], to_graph=target, base_iri=base_iri
+                    )
+                else:
+                    self._db.bulk_load(
+                        io.BytesIO(source),
+                        format=_RDF_FORMATS[rdf_format],
+                        to_graph=target,
+                        base_iri=base_iri,
+                    )
+            except SyntaxError as exc:
+                raise _parse_error(exc, name) from exc
+            except (OSError, ValueError) as exc:
+                raise ParseError(str(exc), None) from exc
+            if not self._db.contains_named_graph(target):
+                self._db.add_graph(target)  # an empty file still makes an (empty) graph
+        return self.triple_count(graph)
+
+    def add_triples(self, graph: URIRef, triples: Iterable[Triple]) -> None:
+        g = ox.NamedNode(str(graph))
+        quads = [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), g) for s, p, o in triples]  # type: ignore[arg-type]
+        self._db.extend(quads)
+
+    def drop_graph(self, graph: URIRef) -> None:
+        g = ox.NamedNode(str(graph))
+        if self._db.contains_named_graph(g):
+            self._db.remove_graph(g)
+
+    # --- inspection --------------------------------------------------------------------------------
+    def graphs(self) -> list[GraphStats]:
+        counts = {str(g.value): 0 for g in self._db.named_graphs() if isinstance(g, ox.NamedNode)}
+        rows = self._db.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+        assert isinstance(rows, ox.QuerySolutions)
+        for row in rows:
+            g, n = row["g"], row["n"]
+            if isinstance(g, ox.NamedNode) and isinstance(n, ox.Literal):
+                counts[g.value] = int(n.value)
+        return [GraphStats(URIRef(g), n) for g, n in sorted(counts.items())]
+
+    def triple_count(self, graph: URIRef | None = None) -> int:
+        if graph is None:
+            return len(self._db)
+        query = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+        rows = list(self._db.query(query))  # type: ignore[arg-type]
+        value = rows[0]["n"]
+        return int(value.value) if isinstance(value, ox.Literal) else 0
+
+    def dump(self, out: BinaryIO, rdf_format: RdfFormat, *, graph: URIRef | None = None) -> None:
+        fmt = _RDF_FORMATS[rdf_format]
+        try:
+            if graph is not None:
+                self._db.dump(out, fmt, from_graph=ox.NamedNode(str(graph)))
+            elif rdf_format.has_graphs:
+                self._db.dump(out, fmt)
+            else:
+                union = self._db.query(
+                    "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }",
+                )
+                assert isinstance(union, ox.QueryTriples)
+                union.serialize(out, fmt)
+        except OSError as exc:
+            raise StoreError(f"export failed: {exc}") from exc
+
+    def flush(self) -> None:
+        self._db.flush()
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.flush()
+            self._store = None
+            gc.collect()
+
+    def __enter__(self) -> EmbeddedStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
