@@ -15,6 +15,7 @@ unknown code gives ``None`` so a caller can report the row instead of minting a 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import pycountry
@@ -28,6 +29,34 @@ _EU_EXCEPTIONS: dict[str, tuple[str, str]] = {
     "XK": ("XKX", "Kosovo"),
 }
 """EU two-letter codes that are not ISO alpha-2 codes (or not in ISO at all)."""
+
+
+@dataclass(frozen=True)
+class CountryInfo:
+    """A country as the EU codes it."""
+
+    code: str
+    """The EU two-letter code (``EL``, ``UK``, ``RO``)."""
+    alpha3: str
+    """ISO 3166-1 alpha-3 (``XKX`` for Kosovo), the last segment of :attr:`iri`."""
+    iri: URIRef
+    name: str
+    """English short name."""
+
+
+def lookup(code: str) -> CountryInfo | None:
+    """Everything known about EU two-letter ``code`` (case and surrounding blanks ignored).
+
+    >>> greece = lookup(" el ")
+    >>> greece.code, greece.alpha3, greece.name, greece.iri == country_for("EL")
+    ('EL', 'GRC', 'Greece', True)
+    >>> lookup("ZZ") is None
+    True
+    """
+    found = _lookup(code)
+    if found is None:
+        return None
+    return CountryInfo(code.strip().upper(), found[0], country_iri(found[0]), found[1])
 
 
 @lru_cache(maxsize=512)
