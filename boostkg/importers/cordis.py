@@ -42,12 +42,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TextIO
 
-import pycountry
 from rdflib import URIRef
 from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, SKOS
 
 from boostkg.errors import InputNotFoundError
 from boostkg.importers.base import ImportReport, ProgressCallback
+from boostkg.importers.countries import country_for
 from boostkg.importers.ntriples import XSD_DATE, XSD_DECIMAL, iri, literal, triple
 from boostkg.importers.tabular import CsvRow, read_csv
 from boostkg.namespaces import (
@@ -108,7 +108,6 @@ EUNETS_REPOSITORY = URIRef("https://github.com/zambujo/eunets")
 _DIGITS = re.compile(r"[0-9]+")
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_EU_COUNTRY_EXCEPTIONS = {"EL": "GRC", "UK": "GBR"}
 
 # --- pre-formatted terms ----------------------------------------------------------------------
 T_TYPE = iri(RDF.type)
@@ -145,13 +144,8 @@ def country_term(code: str) -> str | None:
 
 @lru_cache(maxsize=512)
 def _country_term(code: str) -> str | None:
-    alpha3 = _EU_COUNTRY_EXCEPTIONS.get(code)
-    if alpha3 is None:
-        found = pycountry.countries.get(alpha_2=code) if len(code) == 2 else None
-        if found is None:
-            return None
-        alpha3 = found.alpha_3
-    return iri(country_iri(alpha3))
+    found = country_for(code)
+    return None if found is None else iri(found)
 
 
 @lru_cache(maxsize=4096)
@@ -366,7 +360,7 @@ class _H2020Writer:
             self.problem(row, "pic", "empty or non-numeric PIC; row skipped")
             return
         if (rcn, pic) in self.pairs:
-            self.problem(row, "pic", f"second row for project {rcn} and this PIC; row skipped")
+            self.problem(row, "pic", "second row for this project and PIC; row skipped")
             return
         self.pairs.add((rcn, pic))
         self.report.rows_imported += 1
@@ -386,9 +380,9 @@ class _H2020Writer:
         first = self.organisations.get(pic)
         if first is not None:
             if first[0] != kind:
-                self.problem(row, "type", f"differs from the earlier type {first[0]!r}; first kept")
+                self.problem(row, "type", "differs from an earlier row of this organisation; first kept")
             if first[1] != country:
-                self.problem(row, "country", f"differs from the earlier country {first[1]!r}; first kept")
+                self.problem(row, "country", "differs from an earlier row of this organisation; first kept")
             return
         self.organisations[pic] = (kind, country)
         buffer = self.buffer
@@ -401,7 +395,7 @@ class _H2020Writer:
         buffer.append(triple(subject, P_PIC, literal(pic)))
         if country == NOT_AVAILABLE:
             self.problem(row, "country", "'NA' read as Namibia, marked uncertain (may mean not available)")
-            buffer.append(triple(subject, P_IN_COUNTRY, _country_term("NA") or ""))
+            buffer.append(triple(subject, P_IN_COUNTRY, _NAMIBIA))
             buffer.append(triple(subject, P_UNCERTAIN, P_IN_COUNTRY))
             buffer.append(
                 triple(
@@ -454,7 +448,7 @@ class _H2020Writer:
                     )
                     if old != new
                 ]
-                self.problem(row, differing[0], f"project {rcn} differs from its first row; first kept")
+                self.problem(row, differing[0], "differs from an earlier row of this project; first kept")
             return
         self.projects[rcn] = key
         buffer = self.buffer
@@ -502,4 +496,5 @@ class _H2020Writer:
             buffer.append(triple(subject, P_END, end))
 
 
+_NAMIBIA = iri(country_iri("NAM"))
 _ROLE_TERMS = {name: iri(concept) for name, concept in ROLES.items()}
