@@ -1,0 +1,1 @@
+"""Reasoning over the ICF ontology: SPARQL rules that materialise inferences, and the HermiT check."""
