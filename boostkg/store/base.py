@@ -17,6 +17,8 @@ from typing import BinaryIO, Protocol
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
+from boostkg.errors import InputError
+
 Term = URIRef | BNode | Literal
 Triple = tuple[Node, Node, Node]
 
@@ -54,7 +56,7 @@ class RdfFormat(enum.Enum):
         """Parse a user-facing name (``turtle``, ``nt``, ``nquads``, ``trig``, ``jsonld``, ``xml``).
 
         Raises:
-            ValueError: the name is not a known format.
+            InputError: the name is not a known format.
         """
         aliases = {
             "turtle": cls.TURTLE,
@@ -76,7 +78,7 @@ class RdfFormat(enum.Enum):
             return aliases[name.lower()]
         except KeyError:
             known = ", ".join(sorted(aliases))
-            raise ValueError(f"unknown RDF format {name!r}; use one of {known}") from None
+            raise InputError(f"unknown RDF format {name!r}; use one of {known}") from None
 
 
 class ResultFormat(enum.Enum):
@@ -164,6 +166,10 @@ class KnowledgeStore(Protocol):
 
     def add_triples(self, graph: URIRef, triples: Iterable[Triple]) -> None:
         """Add triples to ``graph``."""
+        ...
+
+    def construct_into(self, graph: URIRef, query: str) -> int:
+        """Run a CONSTRUCT query and add its triples to ``graph``; return how many were new."""
         ...
 
     def drop_graph(self, graph: URIRef) -> None:

@@ -34,6 +34,7 @@ from boostkg.store.base import GraphStats, RdfFormat, ResultFormat, SelectResult
 
 log = logging.getLogger(__name__)
 
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_FORMATS = {
     RdfFormat.TURTLE: ox.RdfFormat.TURTLE,
     RdfFormat.NTRIPLES: ox.RdfFormat.N_TRIPLES,
@@ -59,6 +60,8 @@ def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Ter
     if isinstance(term, ox.Literal):
         if term.language:
             return Literal(term.value, lang=term.language)
+        if term.datatype.value == _XSD_STRING:
+            return Literal(term.value)  # RDF 1.1: a simple literal is an xsd:string
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     raise StoreError(f"RDF-star triple terms are not supported here: {term}")
 
@@ -241,6 +244,17 @@ class EmbeddedStore:
         g = ox.NamedNode(str(graph))
         quads = [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), g) for s, p, o in triples]  # type: ignore[arg-type]
         self._db.extend(quads)
+
+    def construct_into(self, graph: URIRef, query: str) -> int:
+        """Run a CONSTRUCT query and add its triples to ``graph``; return how many were new."""
+        result = self._query(query)
+        if not isinstance(result, ox.QueryTriples):
+            raise QueryError("not a CONSTRUCT query")
+        target = ox.NamedNode(str(graph))
+        quads = [ox.Quad(t.subject, t.predicate, t.object, target) for t in result]
+        before = self.triple_count(graph)
+        self._db.bulk_extend(quads)
+        return self.triple_count(graph) - before
 
     def drop_graph(self, graph: URIRef) -> None:
         g = ox.NamedNode(str(graph))

@@ -1,0 +1,39 @@
+"""The application factory: one store per app, opened in the lifespan; routes are thin."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import boostkg
+from boostkg.api import problems
+from boostkg.api.routes import home, sparql
+from boostkg.config import Settings
+from boostkg.store import open_store
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """A FastAPI app serving the store at ``settings.store``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(settings.store)
+        app.state.store = store
+        app.state.settings = settings
+        try:
+            yield
+        finally:
+            store.close()
+
+    app = FastAPI(
+        title="boostkg",
+        version=boostkg.__version__,
+        description="The knowledge graph of the BOOST Interregional Collaboration Framework.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(home.router)
+    app.include_router(sparql.router)
+    return app

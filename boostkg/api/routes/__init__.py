@@ -1,0 +1,1 @@
+"""HTTP routes, one module per resource; thin: parse the request, call the library, respond."""

@@ -1,0 +1,376 @@
+"""The ``boostkg`` command line: thin Typer commands over the library; no logic of its own."""
+
+from __future__ import annotations
+
+import enum
+import io
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rdflib import URIRef
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from boostkg.config import Settings
+from boostkg.errors import BoostKGError, InputError
+from boostkg.importers.base import ImportReport
+from boostkg.importers.registry import IMPORTER_HELP, IMPORTER_NAMES, get_importer
+from boostkg.ingest.bootstrap import bootstrap
+from boostkg.ingest.inference import materialise_from
+from boostkg.ingest.loading import load_file, run_import
+from boostkg.ingest.provenance import LoadRecord
+from boostkg.namespaces import graph_iri
+from boostkg.queries.catalog import find_query, read_query_text
+from boostkg.reports.load_report import write_load_report
+from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat, open_store
+from boostkg.store.inventory import take_inventory
+
+app = typer.Typer(
+    name="boostkg",
+    help="The knowledge graph of the BOOST Interregional Collaboration Framework.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+import_app = typer.Typer(help="Import reference and collaboration data into their named graphs.")
+app.add_typer(import_app, name="import")
+
+out = Console()
+err = Console(stderr=True)
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--store",
+        help="Store directory (default: $BOOSTKG_STORE, else ./var/store).",
+        show_default=False,
+    ),
+]
+
+
+class QueryOutput(enum.Enum):
+    """Output formats of ``boostkg query``."""
+
+    table = "table"
+    csv = "csv"
+    tsv = "tsv"
+    json = "json"
+    xml = "xml"
+    turtle = "turtle"
+    ntriples = "ntriples"
+
+
+_QUERY_FORMATS: dict[QueryOutput, ResultFormat | RdfFormat] = {
+    QueryOutput.csv: ResultFormat.CSV,
+    QueryOutput.tsv: ResultFormat.TSV,
+    QueryOutput.json: ResultFormat.JSON,
+    QueryOutput.xml: ResultFormat.XML,
+    QueryOutput.turtle: RdfFormat.TURTLE,
+    QueryOutput.ntriples: RdfFormat.NTRIPLES,
+}
+
+
+class ExportFormat(enum.Enum):
+    """Output formats of ``boostkg export``."""
+
+    nquads = "nquads"
+    trig = "trig"
+    turtle = "turtle"
+    ntriples = "ntriples"
+    jsonld = "jsonld"
+
+
+def _settings(store: Path | None) -> Settings:
+    return Settings(store=store) if store is not None else Settings()
+
+
+@contextmanager
+def _opened(store: Path | None) -> Iterator[EmbeddedStore]:
+    settings = _settings(store)
+    kg = open_store(settings.store)
+    if kg.recovered:
+        err.print(f"[yellow]note:[/] {kg.recovered} (store {settings.store})")
+    try:
+        yield kg
+    finally:
+        kg.close()
+
+
+def _print_load(record: LoadRecord) -> None:
+    out.print(
+        f"  loaded {record.triples:>9,} triples into {record.graph}  "
+        f"[dim]({record.source}, {record.seconds:.2f} s)[/]"
+    )
+
+
+def _print_import_report(report: ImportReport) -> None:
+    out.print(
+        f"read {report.rows_read:,} rows, imported {report.rows_imported:,}, "
+        f"{report.problem_count:,} rows with problems"
+    )
+    if report.problem_count:
+        for reason, count in sorted(report.problems_by_reason.items(), key=lambda kv: -kv[1]):
+            out.print(f"  {count:>7,} × {reason}")
+        out.print("  examples:")
+        for problem in report.problems[:10]:
+            out.print(f"    {report.source}: {problem}")
+
+
+@app.command()
+def init(store: StoreOption = None) -> None:
+    """Create an empty store (or check an existing one opens)."""
+    with _opened(store) as kg:
+        out.print(f"store ready at {kg.path} ({kg.triple_count():,} quads)")
+
+
+@app.command()
+def load(
+    files: Annotated[list[Path], typer.Argument(help="RDF files (Turtle, N-Triples, RDF/XML, JSON-LD).")],
+    graph: Annotated[
+        str | None, typer.Option(help="Target graph IRI (default: graph/<file stem>); one file only.")
+    ] = None,
+    rdf_format: Annotated[
+        str | None, typer.Option("--format", help="turtle, nt, xml, jsonld (default: from suffix).")
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Load RDF files, each replacing its named graph; all-or-nothing per file."""
+    if graph is not None and len(files) > 1:
+        raise InputError("--graph takes a single file; load files one by one into one graph")
+    fmt = RdfFormat.from_name(rdf_format) if rdf_format else None
+    with _opened(store) as kg:
+        for path in files:
+            target = URIRef(graph) if graph else graph_iri(path.stem)
+            _print_load(load_file(kg, path, target, rdf_format=fmt))
+
+
+def _run_import(name: str, source: Path, store: Path | None, write_turtle: Path | None = None) -> None:
+    importer = get_importer(name)
+    if not source.exists():
+        raise InputError("no such file or directory", None) from None
+    total = sum(p.stat().st_size for p in ([source] if source.is_file() else source.iterdir()))
+    with _opened(store) as kg:
+        with Progress(
+            TextColumn(f"[bold]import {name}[/]"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=False,
+        ) as bar:
+            task = bar.add_task(name, total=total)
+            outcome = run_import(
+                kg,
+                importer,
+                source,
+                progress=lambda n: bar.advance(task, n),
+                on_converted=lambda _r: bar.update(task, completed=total, description="loading"),
+            )
+        _print_import_report(outcome.report)
+        _print_load(outcome.record)
+        if write_turtle is not None:
+            with write_turtle.open("wb") as fh:
+                kg.dump(fh, RdfFormat.TURTLE, graph=importer.graph)
+            out.print(f"  wrote {write_turtle}")
+
+
+for _name in IMPORTER_NAMES:
+
+    def _make(name: str) -> None:
+        def command(
+            source: Annotated[Path, typer.Argument(help="The file (or directory) to import.")],
+            write_turtle: Annotated[
+                Path | None, typer.Option(help="Also write the imported graph as Turtle to this file.")
+            ] = None,
+            store: StoreOption = None,
+        ) -> None:
+            _run_import(name, source, store, write_turtle)
+
+        command.__doc__ = IMPORTER_HELP[name]
+        import_app.command(name=name)(command)
+
+    _make(_name)
+
+
+@app.command()
+def infer(store: StoreOption = None) -> None:
+    """Re-materialise the inferred graph from the rules in ontology/rules/."""
+    settings = _settings(store)
+    with _opened(store) as kg:
+        report = materialise_from(kg, settings.ontology_dir / "rules")
+        out.print(f"inferred {report.total:,} triples in {report.rounds} rounds")
+
+
+@app.command()
+def query(
+    text: Annotated[str | None, typer.Argument(help="The SPARQL query.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the query from a file.")] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="A query in queries/, by name.")] = None,
+    output: Annotated[QueryOutput, typer.Option("--format", help="Output format.")] = QueryOutput.table,
+    store: StoreOption = None,
+) -> None:
+    """Run a SPARQL query (inline, from a file, or by name) over the union of all graphs."""
+    settings = _settings(store)
+    given = [x for x in (text, file, name) if x is not None]
+    if len(given) != 1:
+        raise InputError("give exactly one of: a query, --file FILE, --name NAME")
+    if file is not None:
+        sparql = read_query_text(file)
+    elif name is not None:
+        sparql = read_query_text(find_query(settings.queries_dir, name))
+    else:
+        sparql = str(text)
+    with _opened(store) as kg:
+        if output is QueryOutput.table:
+            _print_table(kg, sparql)
+            return
+        fmt = _QUERY_FORMATS[output]
+        buffer = io.BytesIO()
+        kg.query_to(sparql, buffer, result_format=fmt)
+        sys.stdout.buffer.write(buffer.getvalue())
+        sys.stdout.flush()
+
+
+def _print_table(kg: EmbeddedStore, sparql: str) -> None:
+    buffer = io.BytesIO()
+    kg.query_to(sparql, buffer, result_format=ResultFormat.JSON)
+    raw = buffer.getvalue()
+    if raw.lstrip().startswith(b"{"):
+        doc = json.loads(raw)
+        if "boolean" in doc:
+            out.print("yes" if doc["boolean"] else "no")
+            return
+        variables = doc["head"]["vars"]
+        table = Table(*variables)
+        bindings = doc["results"]["bindings"]
+        for row in bindings:
+            table.add_row(*(row.get(v, {}).get("value", "") for v in variables))
+        out.print(table)
+        out.print(f"{len(bindings):,} rows")
+    else:
+        sys.stdout.write(raw.decode("utf-8"))
+
+
+@app.command()
+def stats(store: StoreOption = None) -> None:
+    """Triples per named graph and instances per class."""
+    with _opened(store) as kg:
+        inventory = take_inventory(kg)
+    graphs = Table("named graph", "triples", title=f"{inventory.quads:,} quads")
+    for g in inventory.graphs:
+        graphs.add_row(str(g.graph), f"{g.triples:,}")
+    out.print(graphs)
+    classes = Table("class", "instances")
+    for c in inventory.classes:
+        classes.add_row(c.iri, f"{c.count:,}")
+    out.print(classes)
+
+
+@app.command()
+def export(
+    output: Annotated[ExportFormat, typer.Option("--format", help="Serialisation.")] = ExportFormat.nquads,
+    graph: Annotated[str | None, typer.Option(help="Export only this named graph.")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="File (default: stdout).")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Export the dataset (N-Quads, TriG) or a graph / the union (Turtle, N-Triples, JSON-LD)."""
+    fmt = RdfFormat.from_name(output.value)
+    if fmt.has_graphs and graph is not None:
+        raise InputError(f"--graph exports one graph: use turtle, ntriples or jsonld, not {output.value}")
+    with _opened(store) as kg:
+        if out_file is None:
+            kg.dump(sys.stdout.buffer, fmt, graph=URIRef(graph) if graph else None)
+            sys.stdout.flush()
+        else:
+            tmp = out_file.with_name(out_file.name + ".part")
+            with tmp.open("wb") as fh:
+                kg.dump(fh, fmt, graph=URIRef(graph) if graph else None)
+            tmp.replace(out_file)
+            err.print(f"wrote {out_file}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    store: StoreOption = None,
+) -> None:
+    """Serve the store over HTTP (landing page, SPARQL endpoint)."""
+    _serve(_with_overrides(_settings(store), host, port))
+
+
+def _with_overrides(settings: Settings, host: str | None, port: int | None) -> Settings:
+    updates: dict[str, object] = {}
+    if host is not None:
+        updates["host"] = host
+    if port is not None:
+        updates["port"] = port
+    return settings.model_copy(update=updates)
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from boostkg.api.app import create_app
+
+    out.print(f"serving {settings.store} on http://{settings.host}:{settings.port}/  (Ctrl-C stops)")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def main(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Load and report, then exit.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """The main job: load the ontology and the shipped data, infer, report, and serve."""
+    settings = _with_overrides(_settings(store), host, port)
+    out.print(f"[bold]boostkg main[/] — store {settings.store}")
+    with _opened(store) as kg:
+        report = bootstrap(
+            kg, ontology_dir=settings.ontology_dir, data_dir=settings.data_dir, on_load=_print_load
+        )
+        out.print(
+            f"  inferred {report.inference.total:,} triples into {graph_iri('inferred')} "
+            f"({report.inference.rounds} rounds)"
+        )
+        inventory = take_inventory(kg)
+        path = write_load_report(inventory, report, settings.reports_dir)
+    out.print(f"store holds {inventory.quads:,} quads in {len(inventory.graphs)} named graphs")
+    out.print(f"report: {path}")
+    if not no_serve:
+        _serve(settings)
+
+
+def run() -> None:
+    """Entry point: run the app; turn our errors into one line on stderr and a non-zero exit."""
+    try:
+        app(standalone_mode=False)
+    except BoostKGError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err.print("aborted")
+        sys.exit(130)

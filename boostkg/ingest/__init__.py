@@ -1,0 +1,1 @@
+"""Getting data into the store: parse, check references, record provenance, commit atomically."""

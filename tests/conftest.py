@@ -1,0 +1,62 @@
+"""Shared fixtures: settings -> store -> loaded store; the real reference data beside the clone."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from boostkg.config import PROJECT_ROOT, Settings
+from boostkg.ingest.bootstrap import BootstrapReport, bootstrap
+from boostkg.store import EmbeddedStore, open_store
+
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``: fails under CI when missing, skips (saying what is missing) elsewhere."""
+    if (SHARED_DATA / "README.md").is_file():
+        return SHARED_DATA
+    message = (
+        f"the real reference data is missing: expected {SHARED_DATA} (a checkout of shared/ beside the clone)"
+    )
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings pointing at a fresh store and report folder under the test's tmp_path."""
+    return Settings(store=tmp_path / "store", reports_dir=tmp_path / "reports")
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[EmbeddedStore]:
+    """An empty on-disk store."""
+    kg = open_store(settings.store)
+    yield kg
+    kg.close()
+
+
+@pytest.fixture(scope="session")
+def loaded_store_and_report(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[EmbeddedStore, BootstrapReport]]:
+    """A real on-disk store after the main job's loading: ontology, vocabularies, NUTS, EIS, seed,
+    inferences. Shared by the session: tests must not write to it."""
+    path = tmp_path_factory.mktemp("loaded") / "store"
+    defaults = Settings()
+    kg = open_store(path)
+    report = bootstrap(kg, ontology_dir=defaults.ontology_dir, data_dir=defaults.data_dir)
+    yield kg, report
+    kg.close()
+
+
+@pytest.fixture(scope="session")
+def loaded_store(loaded_store_and_report: tuple[EmbeddedStore, BootstrapReport]) -> EmbeddedStore:
+    """The loaded store alone (read-only use)."""
+    return loaded_store_and_report[0]
