@@ -33,6 +33,9 @@ STANDARD_PREFIXES: dict[str, str] = {
     "icf": str(ICF),
     "id": str(ID),
     "vocab": str(VOCAB),
+    "sb": str(VOCAB["scoreboard/"]),
+    "pg": str(VOCAB["performance-group/"]),
+    "classification": str(ID["classification/"]),
     "nuts": str(NUTS),
     "country": str(COUNTRY),
 }
