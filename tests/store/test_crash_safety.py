@@ -74,7 +74,8 @@ def test_sigkill_in_the_middle_of_a_load_leaves_the_store_as_before(tmp_path: Pa
     assert (store_path / MARKER).exists(), "the kill should have left the write marker behind"
     reopened = open_store(store_path)
     try:
-        assert reopened.recovered is not None and "rolled back" in reopened.recovered
+        assert reopened.recovered is not None
+        assert "rolled back" in reopened.recovered
         assert _dump(reopened) == before
         assert not (store_path / MARKER).exists()
     finally:

@@ -94,11 +94,18 @@ def test_non_utf8_input_is_an_encoding_error_and_changes_nothing(store: Embedded
 def test_an_error_inside_an_atomic_block_rolls_everything_back(store: EmbeddedStore) -> None:
     store.replace_graph(G1, TTL, RdfFormat.TURTLE)
     before = snapshot(store)
-    with pytest.raises(RuntimeError), store.atomic():
-        store.replace_graph(G2, TTL, RdfFormat.TURTLE)
-        store.drop_graph(G1)
-        assert store.triple_count(G1) == 0
-        raise RuntimeError("boom")
+    seen_inside: list[int] = []
+
+    def write_then_fail() -> None:
+        with store.atomic():
+            store.replace_graph(G2, TTL, RdfFormat.TURTLE)
+            store.drop_graph(G1)
+            seen_inside.append(store.triple_count(G1))
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        write_then_fail()
+    assert seen_inside == [0]
     assert snapshot(store) == before
     # and the store is usable afterwards
     store.replace_graph(G2, TTL, RdfFormat.TURTLE)
