@@ -101,9 +101,7 @@ def read_csv(
         raise InputNotFoundError(path)
     source = str(path)
     with path.open("rb") as raw:
-        stream: Iterable[bytes] = (
-            gzip.GzipFile(fileobj=raw, mode="rb") if path.suffix == ".gz" else raw
-        )
+        stream: Iterable[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if path.suffix == ".gz" else raw
         lines = _decoded_lines(stream, source)
         reader = csv.reader(lines, delimiter=delimiter, strict=True)
         header = _next_record(reader, source, 1)
@@ -111,9 +109,7 @@ def read_csv(
             raise SchemaError("empty file: no header line", Location(source, 1))
         if header and header[0].startswith("\ufeff"):
             header[0] = header[0][1:]
-        _check_header(
-            header, required, optional, allow_unknown=allow_unknown, source=source
-        )
+        _check_header(header, required, optional, allow_unknown=allow_unknown, source=source)
         width = len(header)
         reported = 0
         count = 0
@@ -153,14 +149,10 @@ def _decoded_lines(stream: Iterable[bytes], source: str) -> Iterator[str]:
                     Location(source, number, exc.start + 1),
                 ) from exc
     except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-        raise EncodingError(
-            f"corrupt gzip stream: {exc}", Location(source, number + 1)
-        ) from exc
+        raise EncodingError(f"corrupt gzip stream: {exc}", Location(source, number + 1)) from exc
 
 
-def _next_record(
-    reader: Iterator[list[str]], source: str, line: int
-) -> list[str] | None:
+def _next_record(reader: Iterator[list[str]], source: str, line: int) -> list[str] | None:
     """The next record, ``None`` at the end; csv errors become ParseError at ``line``."""
     try:
         return next(reader)
@@ -193,8 +185,6 @@ def _check_header(
     known = set(required) | set(optional)
     unknown = [name for name in header if name not in known]
     if unknown and not allow_unknown:
-        problems.append(
-            f"unknown column(s): {', '.join(unknown)} (expected: {', '.join(sorted(known))})"
-        )
+        problems.append(f"unknown column(s): {', '.join(unknown)} (expected: {', '.join(sorted(known))})")
     if problems:
         raise SchemaError("; ".join(problems), where)

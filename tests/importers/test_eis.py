@@ -35,11 +35,12 @@ def _write(tmp_path: Path, body: str) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def eis(shared_data: Path) -> tuple[ImportReport, Graph]:
     return _convert(shared_data / "eis" / SOURCE_NAME)
 
 
+@pytest.mark.shared_data
 def test_every_row_becomes_a_classification(eis: tuple[ImportReport, Graph]) -> None:
     report, graph = eis
     assert (report.rows_read, report.rows_imported, report.problem_count) == (81, 81, 0)
@@ -49,6 +50,7 @@ def test_every_row_becomes_a_classification(eis: tuple[ImportReport, Graph]) -> 
     assert editions == {"2021", "2023", "2024"}
 
 
+@pytest.mark.shared_data
 def test_estonia_strong_moderate_strong(eis: tuple[ImportReport, Graph]) -> None:
     graph = eis[1]
     groups = {}
@@ -67,6 +69,7 @@ def test_estonia_strong_moderate_strong(eis: tuple[ImportReport, Graph]) -> None
     assert graph.value(node, RDFS.label) == Literal("Estonia: Strong Innovator (EIS 2021)", lang="en")
 
 
+@pytest.mark.shared_data
 def test_boost_countries_in_2024(eis: tuple[ImportReport, Graph]) -> None:
     graph = eis[1]
     expected = {"DK": "Leader", "EE": "Strong", "RO": "Emerging", "BG": "Emerging", "ES": "Moderate"}
@@ -75,11 +78,13 @@ def test_boost_countries_in_2024(eis: tuple[ImportReport, Graph]) -> None:
         assert graph.value(node, ICF.performanceGroup) == VOCAB[f"performance-group/{group}"], code
 
 
+@pytest.mark.shared_data
 def test_greece_uses_its_eu_code_in_the_iri(eis: tuple[ImportReport, Graph]) -> None:
     graph = eis[1]
     assert graph.value(classification_iri(2021, "EL"), ICF.classifiedPlace) == country_iri("GRC")
 
 
+@pytest.mark.shared_data
 def test_url_sources_become_iris_with_the_text_kept(eis: tuple[ImportReport, Graph]) -> None:
     graph = eis[1]
     node = classification_iri(2021, "EE")
@@ -92,6 +97,7 @@ def test_url_sources_become_iris_with_the_text_kept(eis: tuple[ImportReport, Gra
     assert str(other).startswith("github ")
 
 
+@pytest.mark.shared_data
 def test_dataset_description_credits_the_commission(eis: tuple[ImportReport, Graph]) -> None:
     graph = eis[1]
     dataset = graph_iri("eis")
@@ -100,6 +106,7 @@ def test_dataset_description_credits_the_commission(eis: tuple[ImportReport, Gra
     assert graph.value(dataset, DCTERMS.license) == URIRef("https://creativecommons.org/licenses/by/4.0/")
 
 
+@pytest.mark.shared_data
 def test_shipped_turtle_equals_a_fresh_import(shared_data: Path) -> None:
     _, fresh = _convert(shared_data / "eis" / SOURCE_NAME)
     shipped = Graph()

@@ -28,7 +28,7 @@ def _convert(source: Path) -> tuple[ImportReport, Graph]:
     return report, graph
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def nuts(shared_data: Path) -> tuple[ImportReport, Graph]:
     return _convert(shared_data / "nuts" / "nuts2024.csv")
 
@@ -45,6 +45,7 @@ def _level_counts(graph: Graph) -> dict[tuple[int, bool], int]:
     return counts
 
 
+@pytest.mark.shared_data
 def test_every_row_is_imported_without_problems(nuts: tuple[ImportReport, Graph]) -> None:
     report, graph = nuts
     assert report.rows_read == 1582
@@ -54,6 +55,7 @@ def test_every_row_is_imported_without_problems(nuts: tuple[ImportReport, Graph]
     assert report.graph == graph_iri("nuts-2024")
 
 
+@pytest.mark.shared_data
 def test_region_counts_per_level(nuts: tuple[ImportReport, Graph]) -> None:
     counts = _level_counts(nuts[1])
     assert counts == {
@@ -67,6 +69,7 @@ def test_region_counts_per_level(nuts: tuple[ImportReport, Graph]) -> None:
     }
 
 
+@pytest.mark.shared_data
 def test_extra_regio_regions_carry_a_note(nuts: tuple[ImportReport, Graph]) -> None:
     graph = nuts[1]
     noted = {str(graph.value(s, ICF.nutsCode)) for s in graph.subjects(SKOS.note, None)}
@@ -75,6 +78,7 @@ def test_extra_regio_regions_carry_a_note(nuts: tuple[ImportReport, Graph]) -> N
     assert {"EEZ", "EEZZ", "EEZZZ"} <= noted
 
 
+@pytest.mark.shared_data
 def test_nord_vest_hierarchy_reaches_romania(nuts: tuple[ImportReport, Graph]) -> None:
     graph = nuts[1]
     romania = country_iri("ROU")
@@ -91,6 +95,7 @@ def test_nord_vest_hierarchy_reaches_romania(nuts: tuple[ImportReport, Graph]) -
     assert graph.value(romania, RDFS.label) == Literal("Romania", lang="en")
 
 
+@pytest.mark.shared_data
 def test_greece_keeps_its_eu_code(nuts: tuple[ImportReport, Graph]) -> None:
     graph = nuts[1]
     greece = country_iri("GRC")
@@ -99,6 +104,7 @@ def test_greece_keeps_its_eu_code(nuts: tuple[ImportReport, Graph]) -> None:
     assert graph.value(NUTS.EL, SKOS.exactMatch) == greece
 
 
+@pytest.mark.shared_data
 def test_labels_national_and_latin(nuts: tuple[ImportReport, Graph]) -> None:
     graph = nuts[1]
     assert graph.value(NUTS.BG33, RDFS.label) == Literal("Severoiztochen")
@@ -110,6 +116,7 @@ def test_labels_national_and_latin(nuts: tuple[ImportReport, Graph]) -> None:
     assert graph.value(NUTS.ES51, RDFS.label) == Literal("Cataluña")
 
 
+@pytest.mark.shared_data
 def test_every_region_has_one_label_code_and_country(nuts: tuple[ImportReport, Graph]) -> None:
     graph = nuts[1]
     for region in graph.subjects(RDF.type, ICF.NUTSRegion):
@@ -123,6 +130,7 @@ def test_every_region_has_one_label_code_and_country(nuts: tuple[ImportReport, G
             assert (parent, RDF.type, ICF.NUTSRegion) in graph, parent
 
 
+@pytest.mark.shared_data
 def test_dataset_description_credits_eurostat(nuts: tuple[ImportReport, Graph]) -> None:
     graph = nuts[1]
     dataset = graph_iri("nuts-2024")
@@ -132,6 +140,7 @@ def test_dataset_description_credits_eurostat(nuts: tuple[ImportReport, Graph]) 
     assert graph.value(dataset, DCTERMS.title) is not None
 
 
+@pytest.mark.shared_data
 def test_shipped_turtle_equals_a_fresh_import(shared_data: Path) -> None:
     _, fresh = _convert(shared_data / "nuts" / "nuts2024.csv")
     shipped = Graph()
