@@ -49,7 +49,7 @@ app = typer.Typer(
 import_app = typer.Typer(help="Import reference and collaboration data into their named graphs.")
 app.add_typer(import_app, name="import")
 
-out = Console()
+out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
 StoreOption = Annotated[
