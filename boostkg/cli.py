@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import click
 import typer
@@ -30,6 +30,7 @@ from boostkg.config import Settings
 from boostkg.errors import BoostKGError, InputError
 from boostkg.importers.base import ImportReport
 from boostkg.importers.registry import IMPORTER_HELP, IMPORTER_NAMES, get_importer
+from boostkg.importers.turtle import ShippableImporter, export_turtle
 from boostkg.ingest.bootstrap import bootstrap
 from boostkg.ingest.inference import materialise_from
 from boostkg.ingest.loading import load_file, run_import
@@ -160,6 +161,8 @@ def load(
 
 def _run_import(name: str, source: Path, store: Path | None, write_turtle: Path | None = None) -> None:
     importer = get_importer(name)
+    if write_turtle is not None and not isinstance(getattr(importer, "attribution", None), str):
+        raise InputError(f"--write-turtle is for shippable reference data (nuts, eis), not {name}")
     if not source.exists():
         raise InputError("no such file or directory", None) from None
     total = sum(p.stat().st_size for p in ([source] if source.is_file() else source.iterdir()))
@@ -184,10 +187,9 @@ def _run_import(name: str, source: Path, store: Path | None, write_turtle: Path 
             )
         _print_import_report(outcome.report)
         _print_load(outcome.record)
-        if write_turtle is not None:
-            with write_turtle.open("wb") as fh:
-                kg.dump(fh, RdfFormat.TURTLE, graph=importer.graph)
-            out.print(f"  wrote {write_turtle}")
+    if write_turtle is not None:
+        export_turtle(cast(ShippableImporter, importer), source, write_turtle)
+        out.print(f"  wrote {write_turtle} (with its provenance header and attribution)")
 
 
 for _name in IMPORTER_NAMES:
