@@ -364,13 +364,14 @@ class _H2020Writer:
             return
         self.pairs.add((rcn, pic))
         self.report.rows_imported += 1
-        organisation = iri(actor_iri(pic))
-        project = iri(project_iri("h2020", rcn))
+        # rcn and pic are digits only, so the minted IRIs need no character check
+        organisation = f"<{actor_iri(pic)}>"
+        project = f"<{project_iri('h2020', rcn)}>"
         self._organisation(row, organisation, pic)
         start, end = self._dates(row)
         self._project(row, project, rcn, start, end)
         self._participation(
-            row, iri(participation_iri(f"h2020-{rcn}", pic)), organisation, project, start, end
+            row, f"<{participation_iri(f'h2020-{rcn}', pic)}>", organisation, project, start, end
         )
         if len(self.buffer) >= _BUFFER_LINES:
             self.flush()

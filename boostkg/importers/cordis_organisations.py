@@ -308,11 +308,12 @@ class _OrganisationWriter:
             return
         self.pairs.add((project_id, pic))
         self.report.rows_imported += 1
-        organisation = iri(actor_iri(pic))
-        project = iri(project_iri("cordis", project_id))
+        # both are digits only, so the minted IRIs need no character check
+        organisation = f"<{actor_iri(pic)}>"
+        project = f"<{project_iri('cordis', project_id)}>"
         self.organisation(row, organisation, pic)
         self.project(row, project, project_id)
-        self.participation(row, iri(participation_iri(f"cordis-{project_id}", pic)), organisation, project)
+        self.participation(row, f"<{participation_iri(f'cordis-{project_id}', pic)}>", organisation, project)
 
     def organisation(self, row: CsvRow, subject: str, pic: str) -> None:
         values = row.values
