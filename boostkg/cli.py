@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from boostkg.config import Settings
-from boostkg.errors import BoostKGError, InputError
+from boostkg.errors import BoostKGError, InputError, InputNotFoundError
 from boostkg.importers.base import ImportReport
 from boostkg.importers.registry import IMPORTER_HELP, IMPORTER_NAMES, get_importer
 from boostkg.importers.turtle import ShippableImporter, export_turtle
@@ -164,8 +164,9 @@ def _run_import(name: str, source: Path, store: Path | None, write_turtle: Path 
     if write_turtle is not None and not isinstance(getattr(importer, "attribution", None), str):
         raise InputError(f"--write-turtle is for shippable reference data (nuts, eis), not {name}")
     if not source.exists():
-        raise InputError("no such file or directory", None) from None
-    total = sum(p.stat().st_size for p in ([source] if source.is_file() else source.iterdir()))
+        raise InputNotFoundError(source)
+    sizer = getattr(importer, "total_bytes", None)
+    total = int(sizer(source)) if callable(sizer) else source.stat().st_size
     with _opened(store) as kg:
         with Progress(
             TextColumn(f"[bold]import {name}[/]"),
