@@ -35,8 +35,8 @@ from boostkg.ingest.bootstrap import bootstrap
 from boostkg.ingest.inference import materialise_from
 from boostkg.ingest.loading import load_file, run_import
 from boostkg.ingest.provenance import LoadRecord
-from boostkg.namespaces import graph_iri
-from boostkg.queries.catalog import find_query, read_query_text
+from boostkg.namespaces import COUNTRY, GRAPH, ICF, ID, NUTS, THEME, VOCAB, graph_iri
+from boostkg.queries.catalog import find_query, parse_header, read_query_text
 from boostkg.reports.load_report import write_load_report
 from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat, open_store
 from boostkg.store.inventory import take_inventory
@@ -225,18 +225,29 @@ def query(
     text: Annotated[str | None, typer.Argument(help="The SPARQL query.")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the query from a file.")] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="A query in queries/, by name.")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="NAME=VALUE for a named query's declared parameter."),
+    ] = None,
     output: Annotated[QueryOutput, typer.Option("--format", help="Output format.")] = QueryOutput.table,
     store: StoreOption = None,
 ) -> None:
-    """Run a SPARQL query (inline, from a file, or by name) over the union of all graphs."""
+    """Run a SPARQL query (inline, from a file, or by name) over the union of all graphs.
+
+    A named query's declared parameters are bound to their defaults unless --param gives a value;
+    values are bound as typed RDF terms, never spliced into the query text.
+    """
     settings = _settings(store)
     given = [x for x in (text, file, name) if x is not None]
     if len(given) != 1:
         raise InputError("give exactly one of: a query, --file FILE, --name NAME")
+    if param and name is None:
+        raise InputError("--param is for named queries (--name)")
     if file is not None:
         sparql = read_query_text(file)
     elif name is not None:
-        sparql = read_query_text(find_query(settings.queries_dir, name))
+        path = find_query(settings.queries_dir, name)
+        sparql = parse_header(path, read_query_text(path)).bound(_pairs(param or []))
     else:
         sparql = str(text)
     with _opened(store) as kg:
@@ -250,6 +261,37 @@ def query(
         sys.stdout.flush()
 
 
+def _pairs(items: list[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"--param takes NAME=VALUE, got {item!r}")
+        pairs[key.strip()] = value
+    return pairs
+
+
+_TABLE_PREFIXES = (
+    ("icf:", str(ICF)),
+    ("id:", str(ID)),
+    ("vocab:", str(VOCAB)),
+    ("theme:", str(THEME)),
+    ("graph:", str(GRAPH)),
+    ("nuts:", str(NUTS)),
+    ("country:", str(COUNTRY)),
+)
+
+
+def _compact(binding: dict[str, str]) -> str:
+    """A result cell for people: IRIs in the project's namespaces written as prefixed names."""
+    value = binding.get("value", "")
+    if binding.get("type") == "uri":
+        for prefix, namespace in _TABLE_PREFIXES:
+            if value.startswith(namespace):
+                return prefix + value[len(namespace) :]
+    return value
+
+
 def _print_table(kg: EmbeddedStore, sparql: str) -> None:
     buffer = io.BytesIO()
     kg.query_to(sparql, buffer, result_format=ResultFormat.JSON)
@@ -260,10 +302,12 @@ def _print_table(kg: EmbeddedStore, sparql: str) -> None:
             out.print("yes" if doc["boolean"] else "no")
             return
         variables = doc["head"]["vars"]
-        table = Table(*variables)
+        table = Table()
+        for variable in variables:
+            table.add_column(variable, overflow="fold")
         bindings = doc["results"]["bindings"]
         for row in bindings:
-            table.add_row(*(row.get(v, {}).get("value", "") for v in variables))
+            table.add_row(*(_compact(row.get(v, {})) for v in variables))
         out.print(table)
         out.print(f"{len(bindings):,} rows")
     else:

@@ -12,23 +12,24 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Node
+
+from boostkg.errors import InputError
+from boostkg.queries.catalog import ParamType, QueryParam, bind
 
 QUERIES_DIR = Path(__file__).resolve().parents[1] / "queries"
 AUDIENCES = frozenset({"steward", "researcher", "coordinator"})
 PARAM_TYPES = frozenset({"iri", "string", "integer", "decimal", "date", "year"})
 REQUIRED_KEYS = ("title", "question", "audience")
+GYEAR = XSD.gYear
+"""The datatype of ``year`` parameters (scoreboard editions)."""
 
 _HEADER_LINE = re.compile(r"^#\s*(?P<key>[a-z]+):\s*(?P<value>.+?)\s*$")
 _PARAM = re.compile(
     r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s+(?P<type>[a-z]+)\s+"
     r"(?P<default><[^>\s]+>|\"[^\"]*\"|\S+)\s+(?P<description>\S.*)$"
 )
-GYEAR = XSD.gYear
-"""The datatype of ``year`` parameters (scoreboard editions)."""
-_WHERE = re.compile(r"\bWHERE\s*\{", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -41,34 +42,15 @@ class Parameter:
     description: str
 
     def default_term(self) -> Node:
-        """The default value as an RDF term of the declared type.
+        """The default value as an RDF term of the declared type (the package's own parser).
 
         Raises:
             ValueError: the type is unknown or the default does not fit it.
         """
-        text = self.default
-        if self.type == "iri":
-            if not (text.startswith("<") and text.endswith(">")):
-                raise ValueError(f"iri default must be written <...>, got {text!r}")
-            return URIRef(text[1:-1])
-        if text.startswith('"') and text.endswith('"'):
-            text = text[1:-1]
-        if self.type == "string":
-            return Literal(text)
-        if self.type not in _LEXICAL:
-            raise ValueError(f"unknown parameter type {self.type!r}")
-        pattern, datatype = _LEXICAL[self.type]
-        if not pattern.fullmatch(text):
-            raise ValueError(f"default {text!r} is not a valid {self.type}")
-        return Literal(text, datatype=datatype)
-
-
-_LEXICAL = {
-    "integer": (re.compile(r"[+-]?\d+"), XSD.integer),
-    "decimal": (re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)"), XSD.decimal),
-    "date": (re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"), XSD.date),
-    "year": (re.compile(r"\d{4}"), XSD.gYear),
-}
+        try:
+            return QueryParam(self.name, ParamType(self.type), self.default, self.description).term()
+        except (InputError, ValueError) as exc:
+            raise ValueError(str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -120,20 +102,3 @@ def read_query(path: Path) -> CompetencyQuery:
 def all_queries() -> list[Path]:
     """The competency-question files (``queries/*.rq``; the checks live in ``queries/checks/``)."""
     return sorted(QUERIES_DIR.glob("*.rq"))
-
-
-def bind(query: str, values: dict[str, Node]) -> str:
-    """Insert ``VALUES (?a ?b) { (x y) }`` at the start of the outermost WHERE group.
-
-    Raises:
-        ValueError: the query has parameters to bind but no WHERE group.
-    """
-    if not values:
-        return query
-    match = _WHERE.search(query)
-    if match is None:
-        raise ValueError("query has no WHERE group to bind parameters in")
-    names = " ".join(f"?{name}" for name in values)
-    terms = " ".join(term.n3() for term in values.values())
-    block = f"\n  VALUES ({names}) {{ ({terms}) }}\n"
-    return query[: match.end()] + block + query[match.end() :]
