@@ -76,6 +76,7 @@ class ICF(DefinedNamespace):
     Consortium: URIRef
     Partnership: URIRef
     Corridor: URIRef
+    CorridorCollaboration: URIRef  # a Corridor, or a Collaboration partOfCorridor some Corridor
     Participation: URIRef
     ParticipationRole: URIRef
     # --- themes ------------------------------------------------------------
