@@ -1,0 +1,115 @@
+"""A real server for the API tests: ``boostkg serve`` in a subprocess on a store loaded by
+``boostkg main --no-serve``, one per test module, stopped at teardown."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+BOOSTKG = Path(sys.executable).with_name("boostkg")
+STARTUP_S = 60.0
+
+
+@dataclass(frozen=True)
+class Served:
+    """A running server: its base URL, its store and what ``boostkg main`` printed when loading it."""
+
+    url: str
+    store: Path
+    main_output: str
+
+    @property
+    def sparql(self) -> str:
+        return self.url + "/sparql"
+
+    @property
+    def quads(self) -> int:
+        """The quad count ``boostkg main`` reported."""
+        match = re.search(r"store holds ([\d,]+) quads", self.main_output)
+        assert match, self.main_output
+        return int(match.group(1).replace(",", ""))
+
+    @property
+    def loaded_graphs(self) -> list[str]:
+        """The named graphs ``boostkg main`` reported loading or inferring."""
+        return re.findall(r"(?:loaded|inferred)\s+[\d,]+ triples into (\S+)", self.main_output)
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOOSTKG_")}
+    env.update(COLUMNS="200", NO_COLOR="1", TERM="dumb")
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    base = tmp_path_factory.mktemp("served")
+    store = base / "store"
+    loaded = subprocess.run(
+        [str(BOOSTKG), "main", "--no-serve", "--store", str(store)],
+        cwd=base,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=300,
+        check=False,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+
+    port = _free_port()
+    log_path = base / "serve.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [str(BOOSTKG), "serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)],
+            cwd=base,
+            env=_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + STARTUP_S
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"boostkg serve exited with {proc.returncode}:\n{log_path.read_text()}")
+                try:
+                    if httpx.get(url + "/health", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"boostkg serve did not answer /health in {STARTUP_S:.0f} s:\n{log_path.read_text()}"
+                    )
+                time.sleep(0.1)
+            yield Served(url, store, loaded.stdout)
+        finally:
+            _stop(proc)
