@@ -27,16 +27,19 @@ from rich.progress import (
 from rich.table import Table
 
 from boostkg.config import Settings
-from boostkg.errors import BoostKGError, InputError, InputNotFoundError
+from boostkg.errors import BoostKGError, InputError, InputNotFoundError, QualityCheckError
 from boostkg.importers.base import ImportReport
 from boostkg.importers.registry import IMPORTER_HELP, IMPORTER_NAMES, get_importer
 from boostkg.importers.turtle import ShippableImporter, export_turtle
-from boostkg.ingest.bootstrap import bootstrap
+from boostkg.ingest.bootstrap import ONTOLOGY_FILES, bootstrap
 from boostkg.ingest.inference import materialise_from
 from boostkg.ingest.loading import load_file, run_import
 from boostkg.ingest.provenance import LoadRecord
 from boostkg.namespaces import COUNTRY, GRAPH, ICF, ID, NUTS, THEME, VOCAB, graph_iri
+from boostkg.ontology_docs import generate_docs
 from boostkg.queries.catalog import find_query, parse_header, read_query_text
+from boostkg.queries.checks import run_checks
+from boostkg.reasoning.owl import check_consistency
 from boostkg.reports.load_report import write_load_report
 from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat, open_store
 from boostkg.store.inventory import take_inventory
@@ -312,6 +315,52 @@ def _print_table(kg: EmbeddedStore, sparql: str) -> None:
         out.print(f"{len(bindings):,} rows")
     else:
         sys.stdout.write(raw.decode("utf-8"))
+
+
+@app.command()
+def check(store: StoreOption = None) -> None:
+    """Run the quality checks in queries/checks/ (each must return no rows); exit 1 if any fails."""
+    settings = _settings(store)
+    with _opened(store) as kg:
+        results = run_checks(kg, settings.queries_dir / "checks")
+    failed = [r for r in results if not r.passed]
+    for result in results:
+        mark = "[green]ok[/]  " if result.passed else f"[red]FAIL[/] {len(result.rows)} rows"
+        out.print(f"{mark} {result.name}")
+        for row in list(result.rows)[:10]:
+            out.print("       " + ", ".join(f"{k}={v}" for k, v in row.items()), markup=False)
+    if failed:
+        raise QualityCheckError(f"{len(failed)} of {len(results)} quality checks returned rows")
+
+
+@app.command()
+def reason(
+    with_data: Annotated[
+        bool, typer.Option("--with-data/--ontology-only", help="Include data/*.ttl (seed, NUTS, EIS).")
+    ] = True,
+) -> None:
+    """Check with HermiT (Java) that the ontology (and the shipped data) is consistent."""
+    settings = Settings()
+    paths = [settings.ontology_dir / name for name, _ in ONTOLOGY_FILES]
+    if with_data:
+        paths += sorted(settings.data_dir.glob("*.ttl"))
+    out.print(f"reasoning with HermiT over {len(paths)} files ...")
+    result = check_consistency([p for p in paths if p.exists()])
+    out.print(
+        f"consistent; {len(result.class_assertions):,} class and "
+        f"{len(result.property_assertions):,} property assertions entailed"
+    )
+
+
+@app.command()
+def docs(
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder (default docs/ontology).")] = None,
+) -> None:
+    """Generate the ontology's HTML documentation (pyLODE)."""
+    settings = Settings()
+    target = out_dir or settings.ontology_dir.parent / "docs" / "ontology"
+    page = generate_docs(settings.ontology_dir / "icf.ttl", target)
+    out.print(f"wrote {page}")
 
 
 @app.command()

@@ -76,3 +76,7 @@ class QueryError(StoreError):
 
 class ReasoningError(BoostKGError):
     """The reasoner found the ontology and data inconsistent, or could not run."""
+
+
+class QualityCheckError(BoostKGError):
+    """A quality check (queries/checks/) returned rows."""

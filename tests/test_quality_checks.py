@@ -10,7 +10,9 @@ from rdflib import Dataset, URIRef
 
 from boostkg.config import PROJECT_ROOT
 from boostkg.namespaces import graph_iri
+from boostkg.queries.checks import run_checks
 from boostkg.reasoning.rules import load_rules
+from boostkg.store import EmbeddedStore
 
 CHECKS_DIR = PROJECT_ROOT / "queries" / "checks"
 ONTOLOGY_DIR = PROJECT_ROOT / "ontology"
@@ -149,3 +151,12 @@ def test_unknown_nuts_check_names_the_misspelt_code() -> None:
     check = CHECKS_DIR / "unknown-nuts-code-violation.rq"
     rows = run_check(graphs_from(BREAKING_CASES[check.stem]), check)
     assert rows == [("http://data.europa.eu/nuts/code/RO1l", str(graph_iri("seed")))]
+
+
+def test_every_check_returns_no_rows_on_the_real_store(loaded_store: EmbeddedStore) -> None:
+    """The same checks on the real on-disk store the main job builds: ontology, vocabularies,
+    reference data, seed, the inferred graph and the PROV-O metadata graph of every load."""
+    results = run_checks(loaded_store, CHECKS_DIR)
+    assert [r.name for r in results] == [path.stem for path in CHECKS]
+    failing = {r.name: [dict(row) for row in r.rows][:5] for r in results if not r.passed}
+    assert failing == {}
