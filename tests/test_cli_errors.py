@@ -155,6 +155,12 @@ def test_one_bad_file_among_several_loads_the_earlier_ones_only(store: Path, tmp
 # --- import --------------------------------------------------------------------------------------------
 
 
+def test_missing_csv_file_for_import(unchanged: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "absent.csv"
+    result = boostkg("import", "eis", "--store", unchanged, missing, cwd=tmp_path)
+    assert_one_error_line(result, str(missing), "no such file")
+
+
 # --- query and export ----------------------------------------------------------------------------------
 
 
