@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, cast
 
-import click
 import typer
 from rdflib import URIRef
 from rich.console import Console
@@ -26,8 +25,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
+# Typer 0.29 vendors click; its exception classes live here, not in the `click` package.
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
 from boostkg.config import Settings
-from boostkg.errors import BoostKGError, InputError, InputNotFoundError, QualityCheckError
+from boostkg.errors import BoostKGError, InputError, InputNotFoundError, QualityCheckError, QueryError
 from boostkg.importers.base import ImportReport
 from boostkg.importers.registry import IMPORTER_HELP, IMPORTER_NAMES, get_importer
 from boostkg.importers.turtle import ShippableImporter, export_turtle
@@ -179,7 +181,8 @@ def _run_import(name: str, source: Path, store: Path | None, write_turtle: Path 
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=err,
-            transient=False,
+            transient=True,
+            disable=not err.is_terminal,
         ) as bar:
             task = bar.add_task(name, total=total)
             outcome = run_import(
@@ -253,13 +256,24 @@ def query(
         sparql = parse_header(path, read_query_text(path)).bound(_pairs(param or []))
     else:
         sparql = str(text)
+    source = file if file is not None else (find_query(settings.queries_dir, name) if name else None)
     with _opened(store) as kg:
-        if output is QueryOutput.table:
-            _print_table(kg, sparql)
-            return
-        fmt = _QUERY_FORMATS[output]
-        buffer = io.BytesIO()
-        kg.query_to(sparql, buffer, result_format=fmt)
+        try:
+            if output is QueryOutput.table:
+                _print_table(kg, sparql)
+                return
+            fmt = _QUERY_FORMATS[output]
+            buffer = io.BytesIO()
+            kg.query_to(
+                sparql,
+                buffer,
+                result_format=fmt if isinstance(fmt, ResultFormat) else ResultFormat.JSON,
+                rdf_format=fmt if isinstance(fmt, RdfFormat) else RdfFormat.TURTLE,
+            )
+        except QueryError as exc:
+            if source is None:
+                raise
+            raise QueryError(f"{source}: {exc}") from exc
         sys.stdout.buffer.write(buffer.getvalue())
         sys.stdout.flush()
 
@@ -297,7 +311,7 @@ def _compact(binding: dict[str, str]) -> str:
 
 def _print_table(kg: EmbeddedStore, sparql: str) -> None:
     buffer = io.BytesIO()
-    kg.query_to(sparql, buffer, result_format=ResultFormat.JSON)
+    kg.query_to(sparql, buffer, result_format=ResultFormat.JSON, rdf_format=RdfFormat.TURTLE)
     raw = buffer.getvalue()
     if raw.lstrip().startswith(b"{"):
         doc = json.loads(raw)
@@ -456,17 +470,20 @@ def main(
 
 
 def run() -> None:
-    """Entry point: run the app; turn our errors into one line on stderr and a non-zero exit."""
+    """Entry point: run the app; turn every error into one line on stderr and a non-zero exit."""
     try:
         app(standalone_mode=False)
     except BoostKGError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except NoArgsIsHelpError as exc:  # bare `boostkg`: show the help
         exc.show()
+        sys.exit(0)
+    except ClickException as exc:  # usage errors: unknown option, bad choice, missing argument
+        err.print(f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
         err.print("aborted")
         sys.exit(130)

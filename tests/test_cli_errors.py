@@ -161,6 +161,16 @@ def test_missing_csv_file_for_import(unchanged: Path, tmp_path: Path) -> None:
     assert_one_error_line(result, str(missing), "no such file")
 
 
+def test_csv_with_unknown_column(unchanged: Path, tmp_path: Path) -> None:
+    result = boostkg("import", "eis", "--store", unchanged, FIXTURES / "eis-unknown-column.csv", cwd=tmp_path)
+    assert_one_error_line(result, "eis-unknown-column.csv", "line 1", "colour")
+
+
+def test_non_utf8_csv(unchanged: Path, tmp_path: Path) -> None:
+    result = boostkg("import", "eis", "--store", unchanged, FIXTURES / "eis-latin1.csv", cwd=tmp_path)
+    assert_one_error_line(result, "eis-latin1.csv", "line 3", "UTF-8")
+
+
 # --- query and export ----------------------------------------------------------------------------------
 
 
@@ -169,9 +179,31 @@ def test_malformed_inline_sparql(unchanged: Path, tmp_path: Path) -> None:
     assert_one_error_line(result, "malformed")
 
 
+def test_malformed_sparql_file(unchanged: Path, tmp_path: Path) -> None:
+    """Parser messages that list the expected tokens over several lines still make one line."""
+    result = boostkg("query", "--store", unchanged, "--file", FIXTURES / "malformed.rq", cwd=tmp_path)
+    assert_one_error_line(result, "malformed", "malformed.rq")
+
+
 def test_unknown_query_name(unchanged: Path, tmp_path: Path) -> None:
     result = boostkg("query", "--store", unchanged, "--name", "no-such-query", cwd=tmp_path)
     assert_one_error_line(result, "no-such-query", "no such file")
+
+
+def test_unknown_query_output_format(unchanged: Path, tmp_path: Path) -> None:
+    result = boostkg("query", "--store", unchanged, "--format", "bogus", "ASK { ?s ?p ?o }", cwd=tmp_path)
+    assert_one_error_line(result, "--format", "bogus")
+
+
+def test_unknown_export_format(unchanged: Path, tmp_path: Path) -> None:
+    result = boostkg("export", "--store", unchanged, "--format", "bogus", cwd=tmp_path)
+    assert_one_error_line(result, "--format", "bogus")
+    assert result.stdout == ""
+
+
+def test_unknown_option(unchanged: Path, tmp_path: Path) -> None:
+    result = boostkg("load", "--store", unchanged, "--bogus", FIXTURES / "example-actors.ttl", cwd=tmp_path)
+    assert_one_error_line(result, "--bogus")
 
 
 # --- a store in use --------------------------------------------------------------------------------------

@@ -138,8 +138,11 @@ class KnowledgeStore(Protocol):
         """Run a CONSTRUCT or DESCRIBE query; return the triples."""
         ...
 
-    def query_to(self, query: str, out: BinaryIO, *, result_format: ResultFormat | RdfFormat) -> None:
-        """Run any query and write its results serialised to ``out`` (for the endpoint and CLI)."""
+    def query_to(
+        self, query: str, out: BinaryIO, *, result_format: ResultFormat, rdf_format: RdfFormat
+    ) -> ResultFormat | RdfFormat:
+        """Run any query and write its results to ``out``: SELECT/ASK in ``result_format``,
+        CONSTRUCT/DESCRIBE in ``rdf_format``. Returns the format actually written."""
         ...
 
     def update(self, update: str) -> None:

@@ -84,6 +84,11 @@ def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 _PARSER_PREFIX = re.compile(r"^Parser error at line \d+ (?:column \d+|between columns \d+ and \d+): ")
 
 
+def _one_line(exc: BaseException) -> str:
+    """An engine message on one line (pyoxigraph's query errors span several)."""
+    return " ".join(str(exc).split())
+
+
 def _parse_error(exc: SyntaxError, source: str) -> ParseError:
     """Our ParseError (EncodingError for bad UTF-8), with pyoxigraph's line and column."""
     message = _PARSER_PREFIX.sub("", str(exc.msg if exc.msg else exc))
@@ -128,9 +133,9 @@ class EmbeddedStore:
         try:
             return self._db.query(query, use_default_graph_as_union=True)
         except SyntaxError as exc:
-            raise QueryError(f"malformed SPARQL: {exc}") from exc
+            raise QueryError(f"malformed SPARQL: {_one_line(exc)}") from exc
         except OSError as exc:
-            raise QueryError(f"query failed: {exc}") from exc
+            raise QueryError(f"query failed: {_one_line(exc)}") from exc
 
     def select(self, query: str) -> SelectResult:
         result = self._query(query)
@@ -159,17 +164,18 @@ class EmbeddedStore:
             raise QueryError("not a CONSTRUCT or DESCRIBE query")
         return [(to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)) for t in result]
 
-    def query_to(self, query: str, out: BinaryIO, *, result_format: ResultFormat | RdfFormat) -> None:
+    def query_to(
+        self, query: str, out: BinaryIO, *, result_format: ResultFormat, rdf_format: RdfFormat
+    ) -> ResultFormat | RdfFormat:
         result = self._query(query)
         try:
             if isinstance(result, ox.QueryTriples):
-                fmt = result_format if isinstance(result_format, RdfFormat) else RdfFormat.TURTLE
-                result.serialize(out, _RDF_FORMATS[fmt])
-            else:
-                rfmt = result_format if isinstance(result_format, ResultFormat) else ResultFormat.JSON
-                result.serialize(out, _RESULT_FORMATS[rfmt])
+                result.serialize(out, _RDF_FORMATS[rdf_format])
+                return rdf_format
+            result.serialize(out, _RESULT_FORMATS[result_format])
+            return result_format
         except OSError as exc:
-            raise QueryError(f"query failed: {exc}") from exc
+            raise QueryError(f"query failed: {_one_line(exc)}") from exc
 
     # --- writes ----------------------------------------------------------------------------------
     @contextmanager
@@ -206,9 +212,9 @@ class EmbeddedStore:
         try:
             self._db.update(update)
         except SyntaxError as exc:
-            raise QueryError(f"malformed SPARQL update: {exc}") from exc
+            raise QueryError(f"malformed SPARQL update: {_one_line(exc)}") from exc
         except OSError as exc:
-            raise QueryError(f"update failed: {exc}") from exc
+            raise QueryError(f"update failed: {_one_line(exc)}") from exc
 
     def replace_graph(
         self, graph: URIRef, source: Path | bytes, rdf_format: RdfFormat, *, base_iri: str | None = None

@@ -3,6 +3,8 @@ SPARQLWrapper and rdflib's SPARQLStore (see conftest.py for the server)."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -116,7 +118,30 @@ def test_sparqlstore_graph_query_returns_the_coordinator(served: Served) -> None
     assert set(result.graph) == {(TIT, COORDINATES, BOOST)}
 
 
+def test_sparqlstore_with_default_settings(served: Served) -> None:
+    """rdflib's default client accepts both SPARQL XML results and RDF/XML, listed in an order that
+    changes from process to process (a set); SELECT and CONSTRUCT must both work in either order."""
+    graph = Graph(store=SPARQLStore(served.sparql))
+    rows = [tuple(row) for row in graph.query(COORDINATOR_AND_REGION) if isinstance(row, ResultRow)]
+    assert rows == [(TIT, Literal("Transilvania IT Cluster", lang="en"), Literal("RO11"))]
+    result = graph.query(COORDINATOR_GRAPH)
+    assert result.graph is not None
+    assert set(result.graph) == {(TIT, COORDINATES, BOOST)}
+
+
 # --- the protocol over raw HTTP ---------------------------------------------------------------------------
+
+
+def test_post_form_encoded(served: Served) -> None:
+    response = httpx.post(
+        served.sparql,
+        data={"query": COORDINATOR_AND_REGION},
+        headers={"Accept": "text/csv"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["coordinator"], r["code"]) for r in rows] == [(str(TIT), "RO11")]
 
 
 def test_post_sparql_query_body(served: Served) -> None:
@@ -139,6 +164,43 @@ def test_construct_as_turtle_parses_with_rdflib(served: Served) -> None:
     assert response.headers["content-type"].split(";")[0] == "text/turtle"
     graph = Graph().parse(data=response.text, format="turtle")
     assert set(graph) == {(TIT, COORDINATES, BOOST)}
+
+
+@pytest.mark.parametrize(
+    "accept", ["*/*", "application/sparql-results+json", "application/sparql-results+xml"]
+)
+def test_construct_is_served_with_an_rdf_media_type(served: Served, accept: str) -> None:
+    """A graph result is never labelled as SPARQL results, whatever the client accepts."""
+    response = httpx.get(served.sparql, params={"query": COORDINATOR_GRAPH}, headers={"Accept": accept})
+    assert response.status_code == 200
+    media = response.headers["content-type"].split(";")[0]
+    assert media in {"text/turtle", "application/n-triples", "application/rdf+xml", "application/ld+json"}
+    graph = Graph().parse(data=response.text, format=media)
+    assert set(graph) == {(TIT, COORDINATES, BOOST)}
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/rdf+xml, application/sparql-results+xml",
+        "text/turtle, application/sparql-results+json",
+        "text/turtle",
+    ],
+)
+def test_select_is_served_as_sparql_results(served: Served, accept: str) -> None:
+    """Solutions are labelled as SPARQL results even when the client lists an RDF type first; with
+    only RDF types acceptable, results or 406 Not Acceptable, never results labelled as RDF."""
+    response = httpx.get(served.sparql, params={"query": COORDINATOR_AND_REGION}, headers={"Accept": accept})
+    if "sparql-results" not in accept and response.status_code == 406:
+        return  # refusing is right too when the client accepts no results format
+    assert response.status_code == 200
+    media = response.headers["content-type"].split(";")[0]
+    assert media in {"application/sparql-results+xml", "application/sparql-results+json"}
+    if media.endswith("json"):
+        assert response.json()["results"]["bindings"][0]["code"]["value"] == "RO11"
+    else:
+        assert "<sparql" in response.text
+        assert "RO11" in response.text
 
 
 def test_malformed_query_is_a_problem(served: Served) -> None:

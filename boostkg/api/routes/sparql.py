@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -18,29 +19,30 @@ _RESULT_TYPES = {f.value: f for f in ResultFormat}
 _RDF_TYPES = {f.media_type: f for f in RdfFormat}
 
 
-def _choose(accept: str) -> ResultFormat | RdfFormat | None:
+def _choose(accept: str) -> tuple[ResultFormat, RdfFormat]:
+    """The first results type and the first RDF type the client accepts (JSON and Turtle if none);
+    which one applies depends on the query form, known only once it runs."""
+    result_format, rdf_format = ResultFormat.JSON, RdfFormat.TURTLE
+    seen_result = seen_rdf = False
     for part in accept.split(","):
         media = part.split(";")[0].strip().lower()
-        if media in _RESULT_TYPES:
-            return _RESULT_TYPES[media]
-        if media in _RDF_TYPES:
-            return _RDF_TYPES[media]
-    return None
+        if not seen_result and media in _RESULT_TYPES:
+            result_format, seen_result = _RESULT_TYPES[media], True
+        if not seen_rdf and media in _RDF_TYPES:
+            rdf_format, seen_rdf = _RDF_TYPES[media], True
+    return result_format, rdf_format
 
 
 async def _run(store: StoreDep, query: str | None, accept: str) -> Response:
     if not query:
         raise InputError("missing 'query' parameter")
-    chosen = _choose(accept)
+    result_format, rdf_format = _choose(accept)
     buffer = io.BytesIO()
-    fmt = chosen or ResultFormat.JSON
-    await run_in_threadpool(store.query_to, query, buffer, result_format=fmt)
-    body = buffer.getvalue()
-    if isinstance(fmt, ResultFormat) and body.lstrip()[:1] not in (b"{", b"<") and fmt is ResultFormat.JSON:
-        media = RdfFormat.TURTLE.media_type  # a CONSTRUCT asked for JSON gets Turtle
-    else:
-        media = fmt.value if isinstance(fmt, ResultFormat) else fmt.media_type
-    return Response(body, media_type=media)
+    written = await run_in_threadpool(
+        lambda: store.query_to(query, buffer, result_format=result_format, rdf_format=rdf_format)
+    )
+    media = written.value if isinstance(written, ResultFormat) else written.media_type
+    return Response(buffer.getvalue(), media_type=media)
 
 
 @router.get("/sparql")
@@ -56,9 +58,7 @@ async def sparql_post(request: Request, store: StoreDep) -> Response:
     if ctype == "application/sparql-query":
         query: str | None = (await request.body()).decode("utf-8")
     elif ctype == "application/x-www-form-urlencoded":
-        form = await request.form()
-        value = form.get("query")
-        query = value if isinstance(value, str) else None
+        query = parse_qs((await request.body()).decode("utf-8")).get("query", [None])[0]
     else:
         raise InputError(f"unsupported content type {ctype!r}")
     return await _run(store, query, request.headers.get("accept", ""))
