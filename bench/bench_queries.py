@@ -301,7 +301,8 @@ def main() -> int:
             rd_repeat = min(args.repeat, RDFLIB_MAX_RUNS)
             rd = run_child("rdflib", str(dump), str(rd_repeat), str(args.rdflib_timeout))
             print(
-                f"rdflib: parsed the same store's N-Quads dump ({rd['quads']:,} distinct triples in the union) in "
+                f"rdflib: parsed the same store's N-Quads dump "
+                f"({rd['quads']:,} distinct triples in the union) in "
                 f"{rd['parse_s']:.1f} s, peak RSS {rd['peak_rss_mib']:,.0f} MiB; "
                 f"at most {rd_repeat} runs per query, "
                 f"one if a run takes over {args.rdflib_timeout / 4:.0f} s, "
