@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from rdflib import Literal, URIRef
 
 from boostkg.errors import EncodingError, ParseError, QueryError, StoreLockedError
-from boostkg.store import EmbeddedStore, RdfFormat, open_store
+from boostkg.store import EmbeddedStore, RdfFormat, embedded, open_store
 
 G1 = URIRef("https://w3id.org/boostkg/graph/test-one")
 G2 = URIRef("https://w3id.org/boostkg/graph/test-two")
@@ -143,3 +144,53 @@ def test_export_formats_round_trip(store: EmbeddedStore) -> None:
     buffer = io.BytesIO()
     store.dump(buffer, RdfFormat.TRIG)
     assert str(G1).encode() in buffer.getvalue()
+
+
+@pytest.fixture
+def rebuild_small_graphs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the rebuild strategy kick in for test-sized graphs."""
+    monkeypatch.setattr(embedded, "REBUILD_MIN_TRIPLES", 2)
+
+
+def _many(n: int, tag: str) -> bytes:
+    return "".join(
+        f'<https://example.org/{tag}{i}> <https://example.org/p> "{i}" .\n' for i in range(n)
+    ).encode()
+
+
+@pytest.mark.usefixtures("rebuild_small_graphs")
+def test_replacing_a_big_graph_by_rebuild_keeps_everything_else(store: EmbeddedStore) -> None:
+    store.replace_graph(
+        G2, TTL + b"_:b <https://example.org/p> _:c . _:c <https://example.org/p> 7 .", RdfFormat.TURTLE
+    )
+    empty = URIRef("https://w3id.org/boostkg/graph/empty")
+    store.replace_graph(empty, b"", RdfFormat.TURTLE)
+    store.replace_graph(G1, _many(50, "old"), RdfFormat.NTRIPLES)
+
+    def others() -> list[bytes]:  # everything outside G1; blank-node labels are not kept by a copy
+        lines = [re.sub(rb"_:[0-9a-z]+", b"_:b", line) for line in snapshot(store).splitlines()]
+        return sorted(line for line in lines if str(G1).encode() not in line)
+
+    before = others()
+    assert store.replace_graph(G1, _many(20, "new"), RdfFormat.NTRIPLES) == 20
+    assert others() == before
+    assert store.triple_count(empty) == 0
+    assert empty in {g.graph for g in store.graphs()}
+    # the blank-node chain in G2 survived the copy as a chain
+    assert store.ask("ASK { GRAPH ?g { ?b <https://example.org/p> ?c . ?c <https://example.org/p> 7 } }")
+    assert not store.ask("ASK { <https://example.org/old1> ?p ?o }")
+
+
+@pytest.mark.usefixtures("rebuild_small_graphs")
+def test_a_failed_rebuild_rolls_back(store: EmbeddedStore) -> None:
+    store.replace_graph(G1, _many(50, "old"), RdfFormat.NTRIPLES)
+    store.replace_graph(G2, TTL, RdfFormat.TURTLE)
+    before = snapshot(store)
+    with pytest.raises(ParseError):
+        store.replace_graph(
+            G1,
+            _many(5, "new") + b"<https://example.org/x> <https://example.org/p> oops .\n",
+            RdfFormat.NTRIPLES,
+        )
+    assert snapshot(store) == before
+    assert not (store.path / embedded.REBUILD_RETIRED).exists()
