@@ -16,6 +16,10 @@ DEFAULT_STORE = Path("var/store")
 working directory)."""
 
 
+DEFAULT_MAX_SUBMISSION_BYTES = 10 * 1024 * 1024
+"""10 MiB; ``BOOSTKG_MAX_SUBMISSION_BYTES`` (or ``Settings(max_submission_bytes=...)``) changes it."""
+
+
 class Settings(BaseSettings):
     """Everything configurable, from the environment (``BOOSTKG_STORE`` ...) or passed in."""
 
@@ -33,6 +37,12 @@ class Settings(BaseSettings):
     )
     reports_dir: Path = Field(default=Path("reports"))
     query_timeout_s: float = Field(default=30.0, gt=0)
+    shapes_dir: Path = Field(default=PROJECT_ROOT / "shapes", description="SHACL shapes for submissions.")
+    max_submission_bytes: int = Field(
+        default=DEFAULT_MAX_SUBMISSION_BYTES,
+        gt=0,
+        description="Largest submission body accepted (bytes); larger ones get 413. Default 10 MiB.",
+    )
 
 
 @lru_cache(maxsize=1)

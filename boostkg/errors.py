@@ -80,3 +80,41 @@ class ReasoningError(BoostKGError):
 
 class QualityCheckError(BoostKGError):
     """A quality check (queries/checks/) returned rows."""
+
+
+class AuthError(BoostKGError):
+    """A request carries no token, an unknown token or a revoked one."""
+
+
+class ForbiddenError(BoostKGError):
+    """An authenticated steward asked for something outside their lane (scope rules).
+
+    ``triples`` lists the offending triples (N-Triples-like strings), so a steward sees exactly
+    what was refused.
+    """
+
+    def __init__(self, message: str, triples: tuple[str, ...] = ()) -> None:
+        self.reason = message
+        self.triples = triples
+        super().__init__(message)
+
+
+class PayloadTooLargeError(InputError):
+    """A request body is larger than the configured limit."""
+
+
+class UnsupportedMediaTypeError(InputError):
+    """A request body's content type is missing or not one boostkg reads."""
+
+
+class NotFoundError(BoostKGError):
+    """A resource named in a request (a submission, a token) does not exist."""
+
+
+class NotConformingError(BoostKGError):
+    """A submission breaks SHACL core shapes; ``outcome`` is the submission's JSON, carrying the
+    whole validation report (every violation)."""
+
+    def __init__(self, message: str, outcome: dict[str, object]) -> None:
+        self.outcome = outcome
+        super().__init__(message)

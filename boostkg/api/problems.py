@@ -6,18 +6,30 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from boostkg.errors import (
+    AuthError,
     BoostKGError,
+    ForbiddenError,
     InputError,
     InputNotFoundError,
+    NotConformingError,
+    NotFoundError,
+    PayloadTooLargeError,
     QueryError,
     StoreLockedError,
     UnknownTermError,
+    UnsupportedMediaTypeError,
 )
 
 PROBLEM_JSON = "application/problem+json"
 
 _STATUS: tuple[tuple[type[BoostKGError], int, str], ...] = (
     (InputNotFoundError, 404, "not-found"),
+    (NotFoundError, 404, "not-found"),
+    (AuthError, 401, "unauthorized"),
+    (ForbiddenError, 403, "forbidden"),
+    (PayloadTooLargeError, 413, "payload-too-large"),
+    (UnsupportedMediaTypeError, 415, "unsupported-media-type"),
+    (NotConformingError, 422, "not-conforming"),
     (UnknownTermError, 422, "unknown-term"),
     (QueryError, 400, "bad-query"),
     (InputError, 400, "bad-input"),
@@ -34,16 +46,34 @@ def status_for(exc: BoostKGError) -> tuple[int, str]:
     return 500, "internal"
 
 
-def problem(status: int, slug: str, detail: str, instance: str) -> JSONResponse:
-    """A problem-details response."""
-    body = {
+def problem(
+    status: int, slug: str, detail: str, instance: str, extra: dict[str, object] | None = None
+) -> JSONResponse:
+    """A problem-details response (``extra``: extension members, e.g. the refused triples)."""
+    body: dict[str, object] = {
         "type": f"https://w3id.org/boostkg/problems/{slug}",
         "title": slug.replace("-", " "),
         "status": status,
         "detail": detail,
         "instance": instance,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    body.update(extra or {})
+    headers = {"WWW-Authenticate": 'Bearer realm="boostkg"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def not_conforming(exc: NotConformingError) -> JSONResponse:
+    """422 for a submission that breaks core shapes: the submission's own JSON (the same fields as
+    a 201: id, status, conforms, warnings, triples, graph, report with every violation) plus the
+    problem's type, title and detail. Its ``status`` member is the submission's ("rejected"), so the
+    media type is plain JSON rather than problem+json."""
+    body: dict[str, object] = {
+        "type": "https://w3id.org/boostkg/problems/not-conforming",
+        "title": "not conforming",
+        "detail": str(exc),
+    }
+    body.update(exc.outcome)
+    return JSONResponse(body, status_code=422)
 
 
 def install(app: FastAPI) -> None:
@@ -51,7 +81,10 @@ def install(app: FastAPI) -> None:
 
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, BoostKGError)
+        if isinstance(exc, NotConformingError):
+            return not_conforming(exc)
         status, slug = status_for(exc)
-        return problem(status, slug, str(exc), str(request.url.path))
+        extra: dict[str, object] = {"triples": list(exc.triples)} if isinstance(exc, ForbiddenError) else {}
+        return problem(status, slug, str(exc), str(request.url.path), extra)
 
     app.add_exception_handler(BoostKGError, handle)

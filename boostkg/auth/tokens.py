@@ -1,0 +1,195 @@
+"""The token register: a small SQLite file beside the store's database, holding salted hashes.
+
+A token reads ``bkg_<id>_<secret>``: ``id`` (8 hex digits) finds the row, ``secret`` (256 random
+bits) is checked against the row's scrypt hash in constant time. The secret itself is never
+written anywhere; ``create`` returns it once. The register lives in ``<store>/tokens.sqlite``
+(the embedded database is ``<store>/db``), so tokens can be managed while the server runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rdflib import URIRef
+
+from boostkg.errors import AuthError, InputError, NotFoundError, StoreError
+
+TOKEN_FILE = "tokens.sqlite"
+_PREFIX = "bkg"
+_TOKEN = re.compile(rf"^{_PREFIX}_([0-9a-f]{{8}})_([A-Za-z0-9_-]{{20,100}})$")
+_NUTS_CODE = re.compile(r"^[A-Z]{2}[A-Z0-9]{0,3}$")
+_IRI = re.compile(r"^https?://[^\s<>\"{}|\\^`]+$")
+# scrypt cost: ~16 MiB and a few tens of milliseconds per check. The secrets are random, so this is
+# defence in depth for a stolen register rather than protection of guessable passwords.
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+_DUMMY_SALT = b"\0" * 16
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY,
+    steward TEXT NOT NULL,
+    organisation TEXT NOT NULL,
+    region TEXT,
+    admin INTEGER NOT NULL DEFAULT 0,
+    salt BLOB NOT NULL,
+    hash BLOB NOT NULL,
+    created TEXT NOT NULL,
+    revoked TEXT
+)
+"""
+
+
+@dataclass(frozen=True)
+class Steward:
+    """Who a valid token speaks for: a named steward of an organisation, maybe of a region."""
+
+    token_id: str
+    name: str
+    organisation: URIRef
+    region: str | None = None
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A row of the register, without its hash (for ``token list``)."""
+
+    steward: Steward
+    created: datetime
+    revoked: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked is None
+
+
+def token_store_path(store_dir: Path) -> Path:
+    """Where the token register of the store at ``store_dir`` lives."""
+    return store_dir / TOKEN_FILE
+
+
+def _hash(secret: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(secret.encode("utf-8"), salt=salt, **_SCRYPT)
+
+
+class TokenStore:
+    """Create, list, revoke and verify stewards' tokens in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(sqlite3.connect(self.path, timeout=10)) as conn:
+                conn.execute(_SCHEMA)
+                with conn:  # one transaction, committed on success
+                    yield conn
+        except sqlite3.Error as exc:
+            raise StoreError(f"token register {self.path}: {exc}") from exc
+
+    def create(
+        self, *, steward: str, organisation: str, region: str | None = None, admin: bool = False
+    ) -> tuple[str, Steward]:
+        """Register a new token; return it (the only time it is ever shown) and who it speaks for.
+
+        Raises:
+            InputError: empty steward name, organisation not an absolute http(s) IRI, or a region
+                that is not a NUTS code.
+        """
+        name = steward.strip()
+        if not name:
+            raise InputError("the steward's name is empty")
+        if not _IRI.match(organisation):
+            raise InputError(f"organisation {organisation!r} is not an absolute http(s) IRI")
+        if region is not None and not _NUTS_CODE.match(region):
+            raise InputError(f"region {region!r} is not a NUTS code (e.g. RO11, EE00, DK03)")
+        token_id = secrets.token_hex(4)
+        secret = secrets.token_urlsafe(32)
+        salt = secrets.token_bytes(16)
+        created = datetime.now(UTC)
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO tokens (id, steward, organisation, region, admin, salt, hash, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    token_id,
+                    name,
+                    organisation,
+                    region,
+                    int(admin),
+                    salt,
+                    _hash(secret, salt),
+                    created.isoformat(),
+                ),
+            )
+        who = Steward(token_id, name, URIRef(organisation), region, admin)
+        return f"{_PREFIX}_{token_id}_{secret}", who
+
+    def tokens(self) -> list[TokenInfo]:
+        """Every token ever created, oldest first (revoked ones included)."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id, steward, organisation, region, admin, created, revoked FROM tokens"
+                " ORDER BY created, id"
+            ).fetchall()
+        return [
+            TokenInfo(
+                Steward(row[0], row[1], URIRef(row[2]), row[3], bool(row[4])),
+                datetime.fromisoformat(row[5]),
+                datetime.fromisoformat(row[6]) if row[6] else None,
+            )
+            for row in rows
+        ]
+
+    def revoke(self, token_id: str) -> TokenInfo:
+        """Revoke a token by its id (the 8 hex digits after ``bkg_``); revoking twice is harmless.
+
+        Raises:
+            NotFoundError: no token has that id.
+        """
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL",
+                (datetime.now(UTC).isoformat(), token_id),
+            )
+        for info in self.tokens():
+            if info.steward.token_id == token_id:
+                return info
+        raise NotFoundError(f"no token with id {token_id!r}")
+
+    def verify(self, token: str | None) -> Steward:
+        """The steward a presented token speaks for.
+
+        Raises:
+            AuthError: no token, a malformed or unknown one, a wrong secret, or a revoked token.
+        """
+        if not token:
+            raise AuthError("no token: send 'Authorization: Bearer <token>'")
+        match = _TOKEN.match(token.strip())
+        if match is None:
+            raise AuthError("malformed token")
+        token_id, secret = match.groups()
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT steward, organisation, region, admin, salt, hash, revoked FROM tokens WHERE id = ?",
+                (token_id,),
+            ).fetchone()
+        if row is None:
+            _hash(secret, _DUMMY_SALT)  # spend the same time as for a known id
+            raise AuthError("unknown token")
+        if not hmac.compare_digest(_hash(secret, row[4]), row[5]):
+            raise AuthError("unknown token")
+        if row[6]:
+            raise AuthError(f"token {token_id} was revoked on {row[6][:10]}")
+        return Steward(token_id, row[0], URIRef(row[1]), row[2], bool(row[3]))
