@@ -1,0 +1,311 @@
+"""Reading a steward's submission: media type, encoding, safety checks, triples and line numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, XSD
+from rdflib.term import Node
+
+from boostkg.errors import EncodingError, InputError, Location, ParseError
+from boostkg.store.base import RdfFormat, Triple
+from boostkg.store.parsing import parse_triples
+
+MAX_NESTING = 64
+"""Deepest nesting of ``[ ]`` / ``( )`` (Turtle) or of objects and arrays (JSON-LD) accepted.
+
+Deeper documents are refused with a message naming the line and column where the limit is
+passed, before any parser or validator recurses over them."""
+
+_MEDIA_TYPES: dict[str, RdfFormat] = {
+    "text/turtle": RdfFormat.TURTLE,
+    "application/x-turtle": RdfFormat.TURTLE,
+    "application/n-triples": RdfFormat.NTRIPLES,
+    "application/ld+json": RdfFormat.JSONLD,
+    "application/json": RdfFormat.JSONLD,
+    "application/rdf+xml": RdfFormat.RDFXML,
+}
+"""Media types a submission may have (parameters such as ``; charset=utf-8`` are ignored)."""
+
+SUPPORTED_MEDIA_TYPES = tuple(_MEDIA_TYPES)
+
+_ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]*$")
+_GYEAR = re.compile(r"^-?[0-9]{4,}(?:Z|[+-][0-9]{2}:[0-9]{2})?$")
+_SUBJECT_TOKEN = re.compile(
+    r"[ \t]*(<[^>\s]*>|_:[^\s;,()\[\]]+|[A-Za-z][\w\-.]*:[^\s;,()\[\]\"']*|:[^\s;,()\[\]\"']*)"
+)
+_NESTING_TOKENS = re.compile(
+    r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^>\n]*>|#[^\n]*|[\[\]()]',
+    re.DOTALL,
+)
+
+
+def media_type_format(media_type: str) -> RdfFormat:
+    """The RDF format of a media type (parameters ignored).
+
+    Raises:
+        InputError: the media type is not one a submission may have.
+    """
+    base = media_type.split(";", 1)[0].strip().lower()
+    try:
+        return _MEDIA_TYPES[base]
+    except KeyError:
+        known = ", ".join(SUPPORTED_MEDIA_TYPES)
+        raise InputError(f"unsupported media type {base or '(none)'!r}; use one of {known}") from None
+
+
+@dataclass
+class ParsedSubmission:
+    """A parsed submission: its graph, and where each subject is first written in the text.
+
+    ``graph`` is the submitted data alone; validation borrows it and leaves it as it found it.
+    """
+
+    graph: Graph
+    source_name: str
+    rdf_format: RdfFormat
+    data: bytes = field(repr=False)
+    prefixes: dict[str, str]
+    referenced: frozenset[URIRef]
+    """IRIs the submission uses as objects (other than classes) but does not describe itself."""
+
+    @property
+    def triples(self) -> int:
+        """Number of triples submitted."""
+        return len(self.graph)
+
+    @cached_property
+    def positions(self) -> Mapping[Node, tuple[int, int]]:
+        """Each subject -> (line, column) where it is first written as a subject (1-based).
+
+        Found by a scan of the text, only when first asked for: Turtle and N-Triples subjects at
+        the start of a statement; JSON-LD and RDF/XML nodes at the first line naming their IRI.
+        Anonymous blank nodes (``[ ]``) have no entry.
+        """
+        text = self.data.decode("utf-8")
+        if self.rdf_format in (RdfFormat.TURTLE, RdfFormat.NTRIPLES):
+            return _turtle_positions(text, self.graph, self.prefixes)
+        return _iri_positions(text, self.graph)
+
+    def position(self, node: Node) -> tuple[int | None, int | None]:
+        """(line, column) of a subject, or (None, None) when it is not written as a subject."""
+        found = self.positions.get(node)
+        return found if found is not None else (None, None)
+
+
+def parse_submission(data: bytes, *, media_type: str, source_name: str) -> ParsedSubmission:
+    """Parse a submission safely.
+
+    Turtle, N-Triples, JSON-LD (``@context`` must be inline: a remote context is never fetched)
+    and RDF/XML (no DOCTYPE, so no external entities). Every IRI must be absolute and free of
+    spaces; every literal must be valid for its datatype; nesting is limited to
+    :data:`MAX_NESTING`.
+
+    Raises:
+        InputError: unsupported media type, empty body, a remote JSON-LD context, a DOCTYPE or
+            ENTITY in RDF/XML, a relative or malformed IRI, an ill-typed literal, nesting too
+            deep (each message names the term and, when known, the line).
+        EncodingError: the body is not UTF-8 (with line and column of the first bad byte).
+        ParseError: the body is malformed (with line and column).
+    """
+    rdf_format = media_type_format(media_type)
+    text = _decode(data, source_name)
+    if not text.strip():
+        raise InputError("the submission is empty", Location(source_name))
+    if rdf_format is RdfFormat.JSONLD:
+        _check_jsonld(text, source_name)
+    elif rdf_format is RdfFormat.RDFXML:
+        _check_rdfxml(text, source_name)
+    else:
+        _check_nesting(text, source_name)
+    parsed = parse_triples(data, rdf_format, source=source_name)
+    graph = Graph()
+    graph.addN((s, p, o, graph) for s, p, o in parsed.triples)
+    for prefix, namespace in parsed.prefixes.items():
+        graph.bind(prefix, namespace, override=True, replace=True)
+    submission = ParsedSubmission(
+        graph=graph,
+        source_name=source_name,
+        rdf_format=rdf_format,
+        data=data,
+        prefixes=dict(parsed.prefixes),
+        referenced=_referenced(parsed.triples),
+    )
+    _check_terms(submission, parsed.triples, parsed.ill_typed)
+    return submission
+
+
+def _decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise EncodingError(
+            f"not valid UTF-8: byte 0x{data[exc.start]:02x} cannot start or continue a character",
+            Location(source, line, column),
+        ) from exc
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def _check_nesting(text: str, source: str) -> None:
+    """Refuse Turtle nested deeper than MAX_NESTING (only scanned when it could be)."""
+    if text.count("[") + text.count("(") <= MAX_NESTING:
+        return
+    depth = 0
+    for match in _NESTING_TOKENS.finditer(text):
+        token = match.group()
+        if token in ("[", "("):
+            depth += 1
+            if depth > MAX_NESTING:
+                line, column = _line_col(text, match.start())
+                raise InputError(
+                    f"blank nodes or RDF lists are nested deeper than {MAX_NESTING} levels",
+                    Location(source, line, column),
+                )
+        elif token in ("]", ")"):
+            depth = max(depth - 1, 0)
+
+
+def _check_jsonld(text: str, source: str) -> None:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"malformed JSON: {exc.msg}", Location(source, exc.lineno, exc.colno)) from exc
+    except RecursionError as exc:
+        raise InputError(f"JSON nested deeper than {MAX_NESTING} levels", Location(source)) from exc
+    stack: list[tuple[object, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            raise InputError(f"JSON-LD nested deeper than {MAX_NESTING} levels", Location(source))
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("@context", "@import"):
+                    _check_context(value, text, source)
+                stack.append((value, depth + 1))
+        elif isinstance(node, list):
+            stack.extend((item, depth + 1) for item in node)
+
+
+def _check_context(value: object, text: str, source: str) -> None:
+    """A JSON-LD context must be inline: a string (a URL) would have to be fetched."""
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, str):
+            offset = text.find(json.dumps(item))
+            line, column = _line_col(text, offset) if offset >= 0 else (None, None)
+            raise InputError(
+                f"remote JSON-LD context {item!r} is not fetched; put the context inline",
+                Location(source, line, column),
+            )
+        if isinstance(item, dict) and "@import" in item:
+            _check_context(item["@import"], text, source)
+
+
+def _check_rdfxml(text: str, source: str) -> None:
+    for keyword in ("<!DOCTYPE", "<!ENTITY"):
+        offset = text.upper().find(keyword)
+        if offset >= 0:
+            line, column = _line_col(text, offset)
+            raise InputError(
+                f"RDF/XML with {keyword[2:]} declarations is refused (no DTDs or external entities)",
+                Location(source, line, column),
+            )
+
+
+def _referenced(triples: list[Triple]) -> frozenset[URIRef]:
+    subjects: set[Node] = set()
+    objects: set[URIRef] = set()
+    for s, p, o in triples:
+        subjects.add(s)
+        if isinstance(o, URIRef) and p != RDF.type:
+            objects.add(o)
+    return frozenset(objects - subjects)
+
+
+def _check_terms(
+    submission: ParsedSubmission, triples: list[Triple], ill_typed: list[tuple[Triple, Literal]]
+) -> None:
+    """Every IRI absolute and well-formed; every literal valid for its datatype."""
+    bad_literals = list(ill_typed)
+    seen: set[Node] = set()
+    for triple in triples:
+        for term in triple:
+            if term in seen:
+                continue
+            seen.add(term)
+            if isinstance(term, URIRef) and not _ABSOLUTE_IRI.match(term):
+                raise InputError(
+                    f"IRI <{term}> is not absolute or has characters not allowed in IRIs (e.g. spaces)",
+                    _where(submission, triple),
+                )
+            if isinstance(term, Literal) and term.datatype == XSD.gYear and not _GYEAR.match(term):
+                bad_literals.append((triple, term))
+    if bad_literals:
+        triple, literal = bad_literals[0]
+        more = f" (and {len(bad_literals) - 1} more)" if len(bad_literals) > 1 else ""
+        raise InputError(
+            f"literal {literal.n3(submission.graph.namespace_manager)} is not a valid value "
+            f"of its datatype{more}",
+            _where(submission, triple),
+        )
+
+
+def _where(submission: ParsedSubmission, triple: Triple) -> Location:
+    line, column = submission.position(triple[0])
+    return Location(submission.source_name, line, column)
+
+
+def _turtle_positions(text: str, graph: Graph, prefixes: dict[str, str]) -> dict[Node, tuple[int, int]]:
+    subjects = set(graph.subjects(unique=True))
+    found: dict[Node, tuple[int, int]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _SUBJECT_TOKEN.match(line)
+        if match is None:
+            continue
+        token = match.group(1)
+        node = _resolve(token, prefixes)
+        if node is not None and node in subjects and node not in found:
+            found[node] = (number, match.start(1) + 1)
+            if len(found) == len(subjects):
+                break
+    return found
+
+
+def _resolve(token: str, prefixes: dict[str, str]) -> Node | None:
+    if token.startswith("<"):
+        return URIRef(token[1:-1])
+    if token.startswith("_:"):
+        return BNode(token[2:].rstrip("."))
+    prefix, _, local = token.partition(":")
+    namespace = prefixes.get(prefix)
+    if namespace is None:
+        return None
+    return URIRef(namespace + local.rstrip(".").replace("\\", ""))
+
+
+def _iri_positions(text: str, graph: Graph) -> dict[Node, tuple[int, int]]:
+    found: dict[Node, tuple[int, int]] = {}
+    lines = text.splitlines()
+    for subject in set(graph.subjects(unique=True)):
+        if not isinstance(subject, URIRef):
+            continue
+        needle = f'"{subject}"'
+        for number, line in enumerate(lines, start=1):
+            column = line.find(needle)
+            if column >= 0:
+                found[subject] = (number, column + 1)
+                break
+    return found
