@@ -1,0 +1,328 @@
+"""The one orchestrator of stewards' submissions: parse → scope → validate in context → provenance
+→ commit, in one all-or-nothing store unit; plus withdrawing a submission.
+
+Parsing needs no store and runs outside the write lock; everything that reads the store to decide
+(scope, replacement, validation in context) runs under it together with the commit, so two
+concurrent submissions can neither interleave nor decide on a state that is no longer true.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from rdflib import Dataset, Graph, URIRef
+from rdflib.namespace import DCAT, RDF, VOID
+
+from boostkg.auth import Steward
+from boostkg.errors import (
+    ForbiddenError,
+    InputError,
+    NotConformingError,
+    ParseError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+from boostkg.ingest.provenance import now, sha256_of
+from boostkg.ingest.scope import check_scope, is_reserved
+from boostkg.ingest.submissions import (
+    NewSubmission,
+    Status,
+    SubmissionRecord,
+    current_of,
+    get_submission,
+    list_submissions,
+    new_submission_id,
+    record_triples,
+    submission_graph,
+    withdrawal_triples,
+)
+from boostkg.namespaces import META_GRAPH
+from boostkg.store.base import KnowledgeStore
+from boostkg.validation import Shapes, ValidationReport, parse_submission, validate
+
+TRIPLE_MEDIA_TYPES = {
+    "text/turtle": "text/turtle",
+    "application/x-turtle": "text/turtle",
+    "application/ld+json": "application/ld+json",
+    "application/n-triples": "application/n-triples",
+    "application/json": "application/ld+json",
+    "application/rdf+xml": "application/rdf+xml",
+}
+"""Media types a submission may have (aliases to the canonical one)."""
+QUAD_MEDIA_TYPES = {"application/trig": "trig", "application/n-quads": "nquads"}
+"""Read only to refuse data addressed to named graphs; their default graph is accepted."""
+SUFFIX_MEDIA_TYPES = {
+    ".ttl": "text/turtle",
+    ".jsonld": "application/ld+json",
+    ".json": "application/ld+json",
+    ".nt": "application/n-triples",
+    ".rdf": "application/rdf+xml",
+    ".xml": "application/rdf+xml",
+    ".owl": "application/rdf+xml",
+    ".trig": "application/trig",
+    ".nq": "application/n-quads",
+}
+DATASET_CLASSES = (VOID.Dataset, DCAT.Dataset)
+
+
+@dataclass(frozen=True)
+class SubmissionRequest:
+    """A submission as received: its bytes, declared media type and file name."""
+
+    data: bytes
+    media_type: str | None
+    source_name: str
+    replaces: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmissionOutcome:
+    """What became of a submission; ``to_json`` is the API's response body."""
+
+    id: str | None
+    status: Status
+    report: ValidationReport
+    graph: URIRef | None
+    dataset: URIRef | None
+    replaced: str | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "status": self.status.value,
+            "conforms": self.report.conforms,
+            "warnings": len(self.report.warnings()),
+            "triples": self.report.triples,
+            "graph": str(self.graph) if self.graph else None,
+            "dataset": str(self.dataset) if self.dataset else None,
+            "replaces": self.replaced,
+            "report": self.report.to_json(),
+        }
+
+
+def media_type_of(declared: str | None, source_name: str | None = None) -> str:
+    """The canonical media type of a submission (from the header, else from the file name).
+
+    Raises:
+        UnsupportedMediaTypeError: none given, or not one boostkg reads.
+    """
+    media = (declared or "").split(";")[0].strip().lower()
+    if media in ("", "application/octet-stream") and source_name:
+        media = SUFFIX_MEDIA_TYPES.get(Path(source_name).suffix.lower(), media)
+    if media in TRIPLE_MEDIA_TYPES:
+        return TRIPLE_MEDIA_TYPES[media]
+    if media in QUAD_MEDIA_TYPES:
+        return media
+    known = ", ".join(sorted(TRIPLE_MEDIA_TYPES))
+    if not media:
+        raise UnsupportedMediaTypeError(f"no content type; send one of {known}")
+    raise UnsupportedMediaTypeError(f"unsupported content type {media!r}; send one of {known}")
+
+
+def check_size(size: int, limit: int) -> None:
+    """Raises PayloadTooLargeError when ``size`` bytes exceed ``limit``."""
+    if size > limit:
+        raise PayloadTooLargeError(
+            f"submission of {size:,} bytes exceeds the limit of {limit:,} bytes "
+            "(BOOSTKG_MAX_SUBMISSION_BYTES)"
+        )
+
+
+def _default_graph_of_quads(data: bytes, fmt: str, source: str) -> bytes:
+    """The default graph of a TriG / N-Quads body as N-Triples; refuses any named graph.
+
+    Raises:
+        ParseError: malformed. ForbiddenError: data addressed to a named graph (reserved or not).
+    """
+    dataset = Dataset()
+    try:
+        dataset.parse(data=data.decode("utf-8"), format=fmt)
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"not valid UTF-8 (byte {exc.start})") from exc
+    except (SyntaxError, ValueError) as exc:  # rdflib's TriG/N-Quads parsers raise these
+        raise ParseError(f"malformed {fmt}: {' '.join(str(exc).split())}") from exc
+    offending = []
+    for graph in dataset.graphs():
+        if graph.identifier == dataset.default_graph.identifier or len(graph) == 0:
+            continue
+        why = "a reserved graph" if is_reserved(graph.identifier) else "not the submission's own graph"
+        offending += [f"{s.n3()} {p.n3()} {o.n3()} {graph.identifier.n3()} .  # {why}" for s, p, o in graph]
+    if offending:
+        raise ForbiddenError(
+            f"{source}: {len(offending)} triple(s) addressed to named graphs; a submission fills only "
+            f"its own graph: {offending[0]}",
+            tuple(offending[:50]),
+        )
+    out: bytes = dataset.default_graph.serialize(format="nt", encoding="utf-8")
+    return out
+
+
+def declared_dataset(graph: Graph, source: str) -> URIRef | None:
+    """The IRI of the dataset the submission declares (a void:Dataset or dcat:Dataset), if any.
+
+    Raises:
+        InputError: it declares more than one.
+    """
+    found = {s for cls in DATASET_CLASSES for s in graph.subjects(RDF.type, cls) if isinstance(s, URIRef)}
+    if len(found) > 1:
+        listed = ", ".join(sorted(found))
+        raise InputError(f"declares {len(found)} datasets ({listed}); a submission declares at most one")
+    return next(iter(found), None)
+
+
+def _replaced(
+    store: KnowledgeStore,
+    steward: Steward,
+    current: list[SubmissionRecord],
+    replaces: str | None,
+    dataset: URIRef | None,
+) -> SubmissionRecord | None:
+    if replaces is not None:
+        old = get_submission(store, replaces)
+        if old.organisation != steward.organisation and not steward.admin:
+            raise ForbiddenError(
+                f"submission {replaces} belongs to {old.organisation}, not to your organisation"
+            )
+        if old.status is not Status.accepted:
+            raise InputError(
+                f"submission {replaces} is {old.status.value}; only a current one can be replaced"
+            )
+        return old
+    if dataset is None:
+        return None
+    pool = list_submissions(store, status=Status.accepted) if steward.admin else current
+    matches = [r for r in pool if r.dataset == dataset]
+    return matches[-1] if matches else None
+
+
+@contextmanager
+def _archived(
+    archive: Path | None,
+    submission_id: str,
+    request: SubmissionRequest,
+    outcome: dict[str, object],
+    report: ValidationReport,
+) -> Iterator[None]:
+    """Keep the source and its report beside the store; removed again if the commit fails. (A
+    process killed mid-commit leaves a folder no record points to: harmless.)"""
+    if archive is None:
+        yield
+        return
+    folder = archive / submission_id
+    folder.mkdir(parents=True, exist_ok=False)
+    try:
+        (folder / "source").write_bytes(request.data)
+        (folder / "outcome.json").write_text(json.dumps(outcome, indent=1), encoding="utf-8")
+        (folder / "report.ttl").write_text(report.to_turtle(), encoding="utf-8")
+        yield
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def submit(
+    store: KnowledgeStore,
+    shapes: Shapes,
+    steward: Steward,
+    request: SubmissionRequest,
+    *,
+    max_bytes: int,
+    write_lock: AbstractContextManager[object] | None = None,
+    archive: Path | None = None,
+) -> SubmissionOutcome:
+    """Validate a steward's submission and, if it conforms and stays in their lane, commit it into
+    its own named graph with its PROV-O record — all or nothing.
+
+    Raises:
+        PayloadTooLargeError, UnsupportedMediaTypeError: refused before reading.
+        InputError / ParseError / EncodingError: empty, unreadable or malformed (line, column).
+        ForbiddenError: triples outside the steward's lane (named), or replacing another's submission.
+        NotFoundError: ``replaces`` names no submission.
+        NotConformingError: core shapes are broken; carries the outcome with every violation.
+    """
+    started = now()
+    check_size(len(request.data), max_bytes)
+    media = media_type_of(request.media_type, request.source_name)
+    if not request.data.strip():
+        raise InputError("empty submission", None)
+    data = request.data
+    if media in QUAD_MEDIA_TYPES:
+        data = _default_graph_of_quads(data, QUAD_MEDIA_TYPES[media], request.source_name)
+        media = "application/n-triples"
+    parsed = parse_submission(data, media_type=media, source_name=request.source_name)
+    if len(parsed.graph) == 0:
+        raise InputError("the submission holds no triples", None)
+    dataset = declared_dataset(parsed.graph, request.source_name)
+    with write_lock if write_lock is not None else nullcontext():
+        current = current_of(store, steward.organisation)
+        old = _replaced(store, steward, current, request.replaces, dataset)
+        own = frozenset(r.graph for r in current) | ({old.graph} if old else frozenset())
+        check_scope(store, steward, parsed.graph, own_graphs=own)
+        report = validate(parsed, shapes, store=store)
+        if not report.conforms:
+            rejected = SubmissionOutcome(
+                None, Status.rejected, report, None, dataset, old.id if old else None
+            )
+            raise NotConformingError(
+                f"{request.source_name}: {len(report.violations())} violation(s) of the core shapes; "
+                "nothing was stored",
+                rejected.to_json(),
+            )
+        submission_id = new_submission_id(started)
+        graph = submission_graph(submission_id)
+        outcome = SubmissionOutcome(
+            submission_id, Status.accepted, report, graph, dataset, old.id if old else None
+        )
+        new = NewSubmission(
+            id=submission_id,
+            steward=steward,
+            source=request.source_name,
+            sha256=sha256_of(request.data),
+            shapes_version=report.shapes_version,
+            triples=len(parsed.graph),
+            started=started,
+            ended=now(),
+            dataset=dataset,
+            replaces=old,
+        )
+        with _archived(archive, submission_id, request, outcome.to_json(), report), store.atomic():
+            if old is not None:
+                store.drop_graph(old.graph)
+            store.add_triples(graph, parsed.graph)
+            store.add_triples(META_GRAPH, record_triples(new))
+    return outcome
+
+
+def withdraw(
+    store: KnowledgeStore,
+    steward: Steward,
+    submission_id: str,
+    *,
+    write_lock: AbstractContextManager[object] | None = None,
+    when: datetime | None = None,
+) -> SubmissionRecord:
+    """Withdraw a current submission: its graph is dropped, its record stays, marked withdrawn.
+
+    Raises:
+        NotFoundError: no such submission.
+        ForbiddenError: it belongs to another organisation (admins may withdraw any).
+        InputError: it is no longer current (already withdrawn or replaced).
+    """
+    with write_lock if write_lock is not None else nullcontext():
+        record = get_submission(store, submission_id)
+        if record.organisation != steward.organisation and not steward.admin:
+            raise ForbiddenError(
+                f"submission {submission_id} belongs to {record.organisation}, not to your organisation"
+            )
+        if record.status is not Status.accepted:
+            raise InputError(f"submission {submission_id} is already {record.status.value}")
+        with store.atomic():
+            store.drop_graph(record.graph)
+            store.add_triples(META_GRAPH, withdrawal_triples(record, steward, when or now()))
+        return get_submission(store, submission_id)
