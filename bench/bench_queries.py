@@ -116,7 +116,6 @@ def child_inference(store_dir: Path) -> Result:
         store.close()
     return {
         "seconds": seconds,
-        "rounds": report.rounds,
         "inferred": report.total,
         "quads": quads,
         "peak_rss_mib": _peak_rss_mib(),
@@ -239,6 +238,22 @@ def _versions() -> str:
     )
 
 
+def _code_version() -> str:
+    """The commit measured, and whether the package had uncommitted changes (others work here too)."""
+    git = ["git", "-C", str(REPO)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    dirty = subprocess.run(
+        [*git, "status", "--porcelain", "--", "boostkg", "queries", "ontology", "data"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    changed = len(dirty.stdout.splitlines())
+    return f"boostkg at {head.stdout.strip() or '?'}" + (
+        f" + {changed} uncommitted file(s)" if changed else ""
+    )
+
+
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -277,6 +292,7 @@ def main() -> int:
     try:
         print(f"# competency query benchmark — {time.strftime('%Y-%m-%d %H:%M %Z')}")
         print(f"# {_versions()}; load average at start {_load()}")
+        print(f"# {_code_version()} (boostkg/, queries/, ontology/, data/)")
         boot = run_child("bootstrap", str(store_dir))
         print(
             f"bootstrap: {boot['files']} files, {boot['inferred']:,} inferred, {boot['quads']:,} quads "
@@ -291,7 +307,7 @@ def main() -> int:
         )
         inf = run_child("inference", str(store_dir))
         print(
-            f"inference over everything: {inf['inferred']:,} triples in {inf['rounds']} rounds, "
+            f"inference over everything: {inf['inferred']:,} triples in "
             f"{inf['seconds']:.1f} s (peak RSS {inf['peak_rss_mib']:,.0f} MiB); "
             f"store now {inf['quads']:,} quads"
         )
