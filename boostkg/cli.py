@@ -45,6 +45,14 @@ from boostkg.reasoning.owl import check_consistency
 from boostkg.reports.load_report import write_load_report
 from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat, open_store
 from boostkg.store.inventory import take_inventory
+from boostkg.validation import (
+    ReportFormat,
+    exit_code,
+    load_reference_graph,
+    load_shapes,
+    render,
+    validate_file,
+)
 
 app = typer.Typer(
     name="boostkg",
@@ -413,6 +421,37 @@ def export(
                 kg.dump(fh, fmt, graph=URIRef(graph) if graph else None)
             tmp.replace(out_file)
             err.print(f"wrote {out_file}")
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Submission files (.ttl, .nt, .jsonld, .rdf).")],
+    report_format: Annotated[
+        ReportFormat, typer.Option("--format", help="Report format.")
+    ] = ReportFormat.text,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="Validate in the context of this store (default: the shipped reference data).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Validate submissions against the SHACL shapes: exit 0 conforms, 1 violations, 2 unreadable."""
+    settings = Settings()
+    shapes = load_shapes(settings.shapes_dir, ontology=settings.ontology_dir / "icf.ttl")
+    if store is None:
+        reference = load_reference_graph(settings.ontology_dir, settings.data_dir)
+        outcomes = [validate_file(path, shapes, reference=reference) for path in files]
+    else:
+        with _opened(store) as kg:
+            outcomes = [validate_file(path, shapes, store=kg) for path in files]
+    sys.stdout.write(render(outcomes, report_format))
+    for outcome in outcomes:
+        if outcome.error is not None and report_format is not ReportFormat.json:
+            err.print(f"error: {outcome.error}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(int(exit_code(outcomes)))  # SystemExit, not typer.Exit: run() does not forward its code
 
 
 @app.command()

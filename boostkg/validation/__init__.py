@@ -11,6 +11,7 @@ Typical use (the shapes are parsed once and reused)::
 from __future__ import annotations
 
 from boostkg.validation.engine import CONTEXT_PROPERTIES, fetch_context, validate
+from boostkg.validation.files import ExitCode, FileOutcome, ReportFormat, exit_code, render, validate_file
 from boostkg.validation.model import Issue, Severity, ValidationReport
 from boostkg.validation.parsing import (
     MAX_NESTING,
@@ -19,20 +20,29 @@ from boostkg.validation.parsing import (
     media_type_format,
     parse_submission,
 )
+from boostkg.validation.reference import REFERENCE_FILES, load_reference_graph
 from boostkg.validation.shapes import Shapes, load_shapes
 
 __all__ = [
     "CONTEXT_PROPERTIES",
     "MAX_NESTING",
+    "REFERENCE_FILES",
     "SUPPORTED_MEDIA_TYPES",
+    "ExitCode",
+    "FileOutcome",
     "Issue",
     "ParsedSubmission",
+    "ReportFormat",
     "Severity",
     "Shapes",
     "ValidationReport",
+    "exit_code",
     "fetch_context",
+    "load_reference_graph",
     "load_shapes",
     "media_type_format",
     "parse_submission",
+    "render",
     "validate",
+    "validate_file",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 
 import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, SH, SKOS
 from rdflib.term import Node
 
@@ -142,6 +143,10 @@ def _show_path(path: Node, results: Graph, manager: object) -> str:
         inverse = results.value(path, SH.inversePath)
         if isinstance(inverse, URIRef):
             return "^" + inverse.n3(manager)  # type: ignore[arg-type]
+        alternatives = results.value(path, SH.alternativePath)
+        if alternatives is not None:
+            members = Collection(results, alternatives)
+            return "|".join(_show_path(member, results, manager) for member in members)
     return str(path)
 
 

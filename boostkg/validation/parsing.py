@@ -39,6 +39,7 @@ _GYEAR = re.compile(r"^-?[0-9]{4,}(?:Z|[+-][0-9]{2}:[0-9]{2})?$")
 _SUBJECT_TOKEN = re.compile(
     r"[ \t]*(<[^>\s]*>|_:[^\s;,()\[\]]+|[A-Za-z][\w\-.]*:[^\s;,()\[\]\"']*|:[^\s;,()\[\]\"']*)"
 )
+_TRAILING_COMMENT = re.compile(r"\s#[^\"'<>]*$")
 _NESTING_TOKENS = re.compile(
     r'"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
     r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^>\n]*>|#[^\n]*|[\[\]()]',
@@ -73,7 +74,8 @@ class ParsedSubmission:
     data: bytes = field(repr=False)
     prefixes: dict[str, str]
     referenced: frozenset[URIRef]
-    """IRIs the submission uses as objects (other than classes) but does not describe itself."""
+    """IRIs the submission uses (as subject or object; classes aside) without typing them: things
+    it refers to rather than describes. Validation fetches their context from the graph."""
 
     @property
     def triples(self) -> int:
@@ -226,13 +228,17 @@ def _check_rdfxml(text: str, source: str) -> None:
 
 
 def _referenced(triples: list[Triple]) -> frozenset[URIRef]:
-    subjects: set[Node] = set()
-    objects: set[URIRef] = set()
+    """IRIs used (as subject or object, classes aside) that the submission does not type."""
+    typed: set[Node] = set()
+    used: set[URIRef] = set()
     for s, p, o in triples:
-        subjects.add(s)
-        if isinstance(o, URIRef) and p != RDF.type:
-            objects.add(o)
-    return frozenset(objects - subjects)
+        if p == RDF.type:
+            typed.add(s)
+        elif isinstance(o, URIRef):
+            used.add(o)
+        if isinstance(s, URIRef):
+            used.add(s)
+    return frozenset(used - typed)
 
 
 def _check_terms(
@@ -269,18 +275,26 @@ def _where(submission: ParsedSubmission, triple: Triple) -> Location:
 
 
 def _turtle_positions(text: str, graph: Graph, prefixes: dict[str, str]) -> dict[Node, tuple[int, int]]:
+    """Subjects at the start of a statement: the first token of a line that follows a line ending
+    a statement (``.``), a directive, or nothing."""
     subjects = set(graph.subjects(unique=True))
     found: dict[Node, tuple[int, int]] = {}
+    at_statement_start = True
     for number, line in enumerate(text.splitlines(), start=1):
-        match = _SUBJECT_TOKEN.match(line)
-        if match is None:
+        content = _TRAILING_COMMENT.sub("", line).rstrip()
+        if not content or content.lstrip().startswith("#"):
             continue
-        token = match.group(1)
-        node = _resolve(token, prefixes)
-        if node is not None and node in subjects and node not in found:
-            found[node] = (number, match.start(1) + 1)
-            if len(found) == len(subjects):
-                break
+        if at_statement_start:
+            match = _SUBJECT_TOKEN.match(line)
+            if match is not None:
+                node = _resolve(match.group(1), prefixes)
+                if node is not None and node in subjects and node not in found:
+                    found[node] = (number, match.start(1) + 1)
+                    if len(found) == len(subjects):
+                        break
+        at_statement_start = content.endswith(".") or content.lstrip().lower().startswith(
+            ("@prefix", "@base", "prefix", "base")
+        )
     return found
 
 
