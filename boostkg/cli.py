@@ -28,6 +28,8 @@ from rich.table import Table
 # Typer 0.29 vendors click; its exception classes live here, not in the `click` package.
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
+from boostkg.auth import TokenStore, token_store_path
+from boostkg.client import describe, submit_file
 from boostkg.config import Settings
 from boostkg.errors import BoostKGError, InputError, InputNotFoundError, QualityCheckError, QueryError
 from boostkg.importers.base import ImportReport
@@ -506,6 +508,76 @@ def main(
     out.print(f"report: {path}")
     if not no_serve:
         _serve(settings)
+
+
+token_app = typer.Typer(help="Stewards' tokens: create (shown once), list, revoke. For administrators.")
+app.add_typer(token_app, name="token")
+
+
+def _register(store: Path | None) -> TokenStore:
+    return TokenStore(token_store_path(_settings(store).store))
+
+
+@token_app.command("create")
+def token_create(
+    steward: Annotated[str, typer.Option(help="The steward's name.")],
+    organisation: Annotated[str, typer.Option(help="IRI of the steward's organisation.")],
+    region: Annotated[str | None, typer.Option(help="NUTS code of the region they steward.")] = None,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="May act outside any lane (not on ontology terms).")
+    ] = False,
+    store: StoreOption = None,
+) -> None:
+    """Create a token and print it alone on standard output; it is never shown again."""
+    token, who = _register(store).create(
+        steward=steward, organisation=organisation, region=region, admin=admin
+    )
+    sys.stdout.write(token + "\n")
+    err.print(f"token {who.token_id} for {who.name} ({who.organisation})", markup=False, highlight=False)
+
+
+@token_app.command("list")
+def token_list(store: StoreOption = None) -> None:
+    """List every token (never the secret): id, steward, organisation, region, admin, state."""
+    table = Table("id", "steward", "organisation", "region", "admin", "created", "state")
+    for info in _register(store).tokens():
+        who = info.steward
+        state = f"revoked {info.revoked:%Y-%m-%d}" if info.revoked else "active"
+        table.add_row(
+            who.token_id,
+            who.name,
+            str(who.organisation),
+            who.region or "",
+            "yes" if who.admin else "",
+            f"{info.created:%Y-%m-%d %H:%M}",
+            state,
+        )
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (the 8 hex digits after 'bkg_').")],
+    store: StoreOption = None,
+) -> None:
+    """Revoke a token: requests carrying it get 401 from now on."""
+    info = _register(store).revoke(token_id)
+    out.print(f"revoked token {info.steward.token_id} of {info.steward.name}")
+
+
+@app.command()
+def submit(
+    file: Annotated[Path, typer.Argument(help="The Turtle (or JSON-LD, N-Triples, RDF/XML) file.")],
+    url: Annotated[str, typer.Option(help="The boostkg server, e.g. http://127.0.0.1:8000.")],
+    token: Annotated[str, typer.Option(help="Your steward's token.")],
+    replaces: Annotated[str | None, typer.Option(help="Id of the submission this one replaces.")] = None,
+) -> None:
+    """Submit a file to a boostkg server; exit 0 accepted, 1 rejected (violations), 2 refused."""
+    answer = submit_file(file, url=url, token=token, replaces=replaces)
+    for line in describe(answer, file.name):
+        (out if answer.accepted else err).print(line, markup=False, highlight=False)
+    if not answer.accepted:
+        raise typer.Exit(1 if answer.status == 422 else 2)
 
 
 def run() -> None:

@@ -107,13 +107,14 @@ class SubmissionOutcome:
 
 
 def media_type_of(declared: str | None, source_name: str | None = None) -> str:
-    """The canonical media type of a submission (from the header, else from the file name).
+    """The canonical media type of a submission: the declared one, or for an upload declared as
+    ``application/octet-stream`` (browsers do that for unknown suffixes) the file name's.
 
     Raises:
         UnsupportedMediaTypeError: none given, or not one boostkg reads.
     """
     media = (declared or "").split(";")[0].strip().lower()
-    if media in ("", "application/octet-stream") and source_name:
+    if media == "application/octet-stream" and source_name:  # a browser upload of an unknown type
         media = SUFFIX_MEDIA_TYPES.get(Path(source_name).suffix.lower(), media)
     if media in TRIPLE_MEDIA_TYPES:
         return TRIPLE_MEDIA_TYPES[media]
@@ -203,11 +204,7 @@ def _replaced(
 
 @contextmanager
 def _archived(
-    archive: Path | None,
-    submission_id: str,
-    request: SubmissionRequest,
-    outcome: dict[str, object],
-    report: ValidationReport,
+    archive: Path | None, submission_id: str, request: SubmissionRequest, outcome: dict[str, object]
 ) -> Iterator[None]:
     """Keep the source and its report beside the store; removed again if the commit fails. (A
     process killed mid-commit leaves a folder no record points to: harmless.)"""
@@ -219,7 +216,6 @@ def _archived(
     try:
         (folder / "source").write_bytes(request.data)
         (folder / "outcome.json").write_text(json.dumps(outcome, indent=1), encoding="utf-8")
-        (folder / "report.ttl").write_text(report.to_turtle(), encoding="utf-8")
         yield
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -291,7 +287,7 @@ def submit(
             dataset=dataset,
             replaces=old,
         )
-        with _archived(archive, submission_id, request, outcome.to_json(), report), store.atomic():
+        with _archived(archive, submission_id, request, outcome.to_json()), store.atomic():
             if old is not None:
                 store.drop_graph(old.graph)
             store.add_triples(graph, parsed.graph)
