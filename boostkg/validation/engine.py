@@ -105,7 +105,7 @@ def _issues(results: Graph, shapes: Shapes, parsed: ParsedSubmission) -> tuple[I
     manager = namespace_manager()
     outside = parsed.referenced
     issues: list[Issue] = []
-    for result in results.subjects(RDF.type, SH.ValidationResult):
+    for result in results.objects(None, SH.result):  # top-level results, not nested sh:detail ones
         focus = results.value(result, SH.focusNode)
         if focus is None or focus in outside:
             continue  # a node of the context, not of the submission
