@@ -233,7 +233,7 @@ def infer(store: StoreOption = None) -> None:
     settings = _settings(store)
     with _opened(store) as kg:
         report = materialise_from(kg, settings.ontology_dir / "rules")
-        out.print(f"inferred {report.total:,} triples in {report.rounds} rounds")
+        out.print(f"inferred {report.total:,} triples into {graph_iri('inferred')}")
 
 
 @app.command()
@@ -500,7 +500,7 @@ def main(
         )
         out.print(
             f"  inferred {report.inference.total:,} triples into {graph_iri('inferred')} "
-            f"({report.inference.rounds} rounds)"
+            f"({len(report.inference.derived_by_rule)} rules)"
         )
         inventory = take_inventory(kg)
         path = write_load_report(inventory, report, settings.reports_dir)

@@ -143,11 +143,18 @@ COMMANDS = (
     ("export",),
     ("serve",),
     ("main",),
+    ("validate",),
+    ("submit",),
+    ("token",),
+    ("token", "create"),
+    ("token", "list"),
+    ("token", "revoke"),
 )
 
 
-NO_STORE = {(), ("import",), ("reason",), ("docs",)}
-"""Commands that open no store (the top level, a group, and tools over the shipped files)."""
+NO_STORE = {(), ("import",), ("reason",), ("docs",), ("submit",), ("token",)}
+"""Commands that open no store (the top level, groups, tools over the shipped files, and `submit`,
+which talks to a server)."""
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,6 @@ class LoadReportModel:
     quads: int
     loads: tuple[LoadRow, ...]
     inferred: int
-    inference_rounds: int
     inferred_by_rule: tuple[tuple[str, int], ...]
     graphs_chart: str
     classes_chart: str
@@ -51,8 +50,7 @@ def build_model(inventory: Inventory, bootstrap: BootstrapReport) -> LoadReportM
         quads=inventory.quads,
         loads=tuple(LoadRow(str(r.graph), r.source, r.triples, r.seconds) for r in bootstrap.loads),
         inferred=bootstrap.inference.total,
-        inference_rounds=bootstrap.inference.rounds,
-        inferred_by_rule=tuple(sorted(bootstrap.inference.added_by_rule.items())),
+        inferred_by_rule=tuple(sorted(bootstrap.inference.derived_by_rule.items())),
         graphs_chart=horizontal_bars([(_short(str(g.graph)), g.triples) for g in inventory.graphs]),
         classes_chart=horizontal_bars([(_short(iri), n) for iri, n in classes]),
         classes=classes,

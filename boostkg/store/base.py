@@ -8,7 +8,7 @@ protocol.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,8 +171,9 @@ class KnowledgeStore(Protocol):
         """Add triples to ``graph``."""
         ...
 
-    def construct_into(self, graph: URIRef, query: str) -> int:
-        """Run a CONSTRUCT query and add its triples to ``graph``; return how many were new."""
+    def replace_graph_by_queries(self, graph: URIRef, queries: Sequence[str]) -> list[int]:
+        """Replace ``graph`` with what the CONSTRUCT ``queries`` derive from all other graphs;
+        return the number of triples each query produced. All or nothing."""
         ...
 
     def drop_graph(self, graph: URIRef) -> None:

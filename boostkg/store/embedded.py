@@ -13,7 +13,8 @@ import io
 import logging
 import re
 import shutil
-from collections.abc import Iterable, Iterator
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -234,15 +235,21 @@ class EmbeddedStore:
             raise StoreError(f"{rdf_format.name} names its own graphs; give one graph's triples instead")
         target = ox.NamedNode(str(graph))
         with self.atomic(label=f"replace {graph}"):
-            old = self.triple_count(graph) if self._db.contains_named_graph(target) else 0
-            if old >= REBUILD_MIN_TRIPLES and old * REBUILD_RATIO >= len(self._db) - old:
-                self._rebuild_without(target)
-            elif old:
-                self._db.clear_graph(target)
+            self._empty_graph(target)
             self._bulk_load(source, rdf_format, target, base_iri)
             if not self._db.contains_named_graph(target):
                 self._db.add_graph(target)  # an empty file still makes an (empty) graph
         return self.triple_count(graph)
+
+    def _empty_graph(self, target: ox.NamedNode) -> None:
+        """Remove every triple of ``target``, by the cheaper of deleting and rebuilding."""
+        if not self._db.contains_named_graph(target):
+            return
+        old = self.triple_count(URIRef(target.value))
+        if old >= REBUILD_MIN_TRIPLES and old * REBUILD_RATIO >= len(self._db) - old:
+            self._rebuild_without(target)
+        elif old:
+            self._db.clear_graph(target)
 
     def _bulk_load(
         self, source: Path | bytes, rdf_format: RdfFormat, target: ox.NamedNode, base_iri: str | None
@@ -303,16 +310,38 @@ class EmbeddedStore:
         quads = [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), g) for s, p, o in triples]  # type: ignore[arg-type]
         self._db.extend(quads)
 
-    def construct_into(self, graph: URIRef, query: str) -> int:
-        """Run a CONSTRUCT query and add its triples to ``graph``; return how many were new."""
-        result = self._query(query)
-        if not isinstance(result, ox.QueryTriples):
-            raise QueryError("not a CONSTRUCT query")
+    def replace_graph_by_queries(self, graph: URIRef, queries: Sequence[str]) -> list[int]:
+        """Replace ``graph`` with the union of what the CONSTRUCT ``queries`` derive from all the
+        *other* graphs (the old content is removed first, so it cannot feed itself); returns the
+        number of triples each query produced (duplicates between queries included). All or
+        nothing."""
         target = ox.NamedNode(str(graph))
-        quads = [ox.Quad(t.subject, t.predicate, t.object, target) for t in result]
-        before = self.triple_count(graph)
-        self._db.bulk_extend(quads)
-        return self.triple_count(graph) - before
+        with (
+            self.atomic(label=f"derive {graph}"),
+            tempfile.TemporaryDirectory(dir=self.path, prefix="derive-") as tmp,
+        ):
+            self._empty_graph(target)
+            derived = Path(tmp) / "derived.nt"
+            counts = self._construct_to_file(queries, derived)
+            self._bulk_load(derived, RdfFormat.NTRIPLES, target, None)
+            if not self._db.contains_named_graph(target):
+                self._db.add_graph(target)
+        return counts
+
+    def _construct_to_file(self, queries: Sequence[str], path: Path) -> list[int]:
+        # Query results hold the Store alive: they must be gone before a write that may rebuild
+        # the database (see _rebuild_without), hence this separate frame.
+        counts = []
+        with path.open("wb") as fh:
+            for query in queries:
+                result = self._query(query)
+                if not isinstance(result, ox.QueryTriples):
+                    raise QueryError("not a CONSTRUCT query")
+                data = result.serialize(format=ox.RdfFormat.N_TRIPLES) or b""
+                del result
+                counts.append(data.count(b"\n"))
+                fh.write(data)
+        return counts
 
     def drop_graph(self, graph: URIRef) -> None:
         g = ox.NamedNode(str(graph))
