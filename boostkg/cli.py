@@ -577,7 +577,7 @@ def submit(
     for line in describe(answer, file.name):
         (out if answer.accepted else err).print(line, markup=False, highlight=False)
     if not answer.accepted:
-        raise typer.Exit(1 if answer.status == 422 else 2)
+        sys.exit(1 if answer.status == 422 else 2)  # SystemExit: run() does not forward typer.Exit's code
 
 
 def run() -> None:

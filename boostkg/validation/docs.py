@@ -12,7 +12,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
-from boostkg.validation.model import namespace_manager
+from boostkg.validation.model import namespace_manager, show_path
 from boostkg.validation.parsing import parse_submission
 from boostkg.validation.shapes import Shapes
 
@@ -83,7 +83,7 @@ def describe_shapes(shapes: Shapes, examples_dir: Path) -> tuple[NodeDoc, ...]:
                 PropertyDoc(
                     iri=str(prop),
                     name=_text(g.value(prop, SH.name)),
-                    path=_show_path(g, g.value(prop, SH.path), nm),
+                    path=show_path(g, g.value(prop, SH.path), nm),
                     rules=_rules(g, prop, nm),
                     description=_text(g.value(prop, SH.description)),
                     message=_text(g.value(prop, SH.message)),
@@ -210,17 +210,6 @@ def _show(node: Node, g: Graph, nm: object) -> str:
         return str(node)
     name = g.value(node, SH.name)
     return str(name) if name is not None else "a shape"
-
-
-def _show_path(g: Graph, path: Node | None, nm: object) -> str:
-    if path is None:
-        return ""
-    if isinstance(path, URIRef):
-        return path.n3(nm)  # type: ignore[arg-type]
-    alternatives = g.value(path, SH.alternativePath)
-    if alternatives is not None:
-        return " | ".join(_show_path(g, p, nm) for p in Collection(g, alternatives))
-    return str(path)
 
 
 def _rules(g: Graph, shape: Node, nm: object) -> str:

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SH, SKOS, XSD, NamespaceManager
 from rdflib.term import Node
 from rdflib.util import from_n3
@@ -199,6 +200,33 @@ def show_term(term: Node, manager: NamespaceManager) -> str:
     if isinstance(term, Literal):
         return term.n3(manager)
     return str(term)
+
+
+def show_path(graph: Graph, path: Node | None, manager: NamespaceManager) -> str:
+    """A SHACL property path in SPARQL property-path syntax with prefixed names."""
+    if path is None:
+        return ""
+    if isinstance(path, URIRef):
+        return path.n3(manager)
+    if graph.value(path, RDF.first) is not None:
+        return "/".join(show_path(graph, step, manager) for step in Collection(graph, path))
+    for predicate, template in _PATH_FORMS:
+        inner = graph.value(path, predicate)
+        if inner is None:
+            continue
+        if predicate == SH.alternativePath:
+            return "(" + "|".join(show_path(graph, p, manager) for p in Collection(graph, inner)) + ")"
+        return template.format(show_path(graph, inner, manager))
+    return str(path)
+
+
+_PATH_FORMS = (
+    (SH.inversePath, "^{}"),
+    (SH.alternativePath, "{}"),
+    (SH.oneOrMorePath, "{}+"),
+    (SH.zeroOrMorePath, "{}*"),
+    (SH.zeroOrOnePath, "{}?"),
+)
 
 
 def _term(text: str, graph: Graph) -> Node:
