@@ -52,4 +52,6 @@ fi
 if [[ $want_test -eq 1 ]]; then
   # HermiT (bundled with owlready2) needs a Java runtime.
   command -v java >/dev/null 2>&1 || apt_install default-jre-headless
+  # The /submit page is tested end to end in headless Chromium (Debian's package `chromium`).
+  command -v chromium >/dev/null 2>&1 || apt_install chromium
 fi
