@@ -583,7 +583,7 @@ def submit(
 def run() -> None:
     """Entry point: run the app; turn every error into one line on stderr and a non-zero exit."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns a typer.Exit's code instead of raising
     except BoostKGError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(1)
@@ -598,3 +598,5 @@ def run() -> None:
     except typer.Abort:
         err.print("aborted")
         sys.exit(130)
+    if isinstance(code, int) and code:
+        sys.exit(code)
