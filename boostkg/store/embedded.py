@@ -98,7 +98,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-def _parse_error(exc: SyntaxError, source: str) -> ParseError:
+def parse_error(exc: SyntaxError, source: str) -> ParseError:
     """Our ParseError (EncodingError for bad UTF-8), with pyoxigraph's line and column."""
     message = _PARSER_PREFIX.sub("", str(exc.msg if exc.msg else exc))
     location = Location(source, exc.lineno, exc.offset)
@@ -266,7 +266,7 @@ class EmbeddedStore:
                     io.BytesIO(source), format=_RDF_FORMATS[rdf_format], to_graph=target, base_iri=base_iri
                 )
         except SyntaxError as exc:
-            raise _parse_error(exc, name) from exc
+            raise parse_error(exc, name) from exc
         except (OSError, ValueError) as exc:
             raise ParseError(_one_line(exc), Location(name)) from exc
 

@@ -12,13 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pyoxigraph as ox
-from rdflib import BNode, Literal, URIRef
+from rdflib import Literal
 
 from boostkg.errors import InputError, Location
 from boostkg.store.base import RdfFormat, Term, Triple
-from boostkg.store.embedded import _parse_error
-
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+from boostkg.store.embedded import parse_error, to_rdflib
 
 _OX_FORMATS = {
     RdfFormat.TURTLE: ox.RdfFormat.TURTLE,
@@ -87,19 +85,11 @@ def parse_triples(
                 if isinstance(o, Literal) and o.ill_typed:
                     ill_typed.append((triple, o))
     except SyntaxError as exc:
-        raise _parse_error(exc, source) from exc
+        raise parse_error(exc, source) from exc
     return ParsedTriples(triples, dict(parser.prefixes), ill_typed)
 
 
 def _term(term: object) -> Term:
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == _XSD_STRING:
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise InputError(f"RDF-star triple terms are not accepted: {term}")
+    if not isinstance(term, ox.NamedNode | ox.BlankNode | ox.Literal):
+        raise InputError(f"RDF-star triple terms are not accepted: {term}")
+    return to_rdflib(term)
