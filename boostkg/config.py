@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         description="The real reference data (CORDIS, NUTS, EIS) beside the clone.",
     )
     reports_dir: Path = Field(default=Path("reports"))
+    ui_vendor_dir: Path = Field(
+        default=PROJECT_ROOT / "boostkg" / "api" / "static" / "vendor" / "node_modules",
+        description="npm packages of the /query page (YASGUI), installed by scripts/setup.sh.",
+    )
     query_timeout_s: float = Field(default=30.0, gt=0)
     shapes_dir: Path = Field(default=PROJECT_ROOT / "shapes", description="SHACL shapes for submissions.")
     max_submission_bytes: int = Field(

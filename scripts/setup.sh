@@ -49,6 +49,23 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$digest" ]]; then
   echo "$digest" > "$stamp"
 fi
 
+# The /query page's editor (YASGUI) is an npm package pinned by boostkg/api/static/vendor/
+# package-lock.json, installed (not committed) into node_modules/ there; the app serves its build.
+vendor=boostkg/api/static/vendor
+vendor_stamp="$vendor/node_modules/.boostkg-installed"
+vendor_digest=$(sha256sum "$vendor/package-lock.json" | cut -d' ' -f1)
+if [[ ! -f "$vendor/node_modules/@triply/yasgui/build/yasgui.min.js" || ! -f "$vendor_stamp" ||
+      "$(cat "$vendor_stamp")" != "$vendor_digest" ]]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "ERROR: npm not found. The query page (/query) needs YASGUI from the npm registry." >&2
+    echo "       Install Node.js 18+ with npm (Debian: apt-get install nodejs npm), then re-run $0." >&2
+    exit 1
+  fi
+  echo "==> installing the query page's YASGUI into $vendor/node_modules (npm ci)"
+  npm ci --prefix "$vendor" --ignore-scripts --no-audit --no-fund --loglevel=error
+  echo "$vendor_digest" > "$vendor_stamp"
+fi
+
 if [[ $want_test -eq 1 ]]; then
   # HermiT (bundled with owlready2) needs a Java runtime.
   command -v java >/dev/null 2>&1 || apt_install default-jre-headless

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 import boostkg
 from boostkg.api import problems
-from boostkg.api.routes import home, sparql, submissions
+from boostkg.api.routes import home, query, sparql, submissions
 from boostkg.config import Settings
 from boostkg.store import open_store
 
@@ -36,5 +36,6 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.include_router(home.router)
     app.include_router(sparql.router)
+    app.include_router(query.router)
     app.include_router(submissions.router)
     return app

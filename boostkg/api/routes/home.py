@@ -33,6 +33,7 @@ async def home(store: StoreDep) -> str:
 td{{padding:.2rem .6rem;border-bottom:1px solid #ddd}}</style></head><body>
 <h1>BOOST knowledge graph</h1>
 <p>{total:,} triples in {len(graphs)} named graphs. Query them at <a href="/sparql">/sparql</a>
-(SPARQL 1.1 Protocol; the default graph is the union of all named graphs);
+(SPARQL 1.1 Protocol; the default graph is the union of all named graphs), or write queries in the
+browser at <a href="/query">/query</a> (editor, example queries, result tables, downloads);
 API documentation at <a href="/docs">/docs</a>.</p>
 <table><tr><th>named graph</th><th>triples</th></tr>{rows}</table></body></html>"""
