@@ -118,6 +118,7 @@ def _check_triples_per_graph(rows: Sequence[Row]) -> None:
     assert "graph:inferred" in counts
     assert counts["graph:seed"] == _seed_triple_count()
     assert all(n > 0 for n in counts.values())
+    assert all(row.get("modified") is not None for row in rows)
 
 
 def _check_graphs_stating_tit(rows: Sequence[Row]) -> None:
@@ -139,6 +140,7 @@ def _check_loads(rows: Sequence[Row]) -> None:
         "graph:nuts-2024": "data/nuts-2024.ttl",
         "graph:eis": "data/eis.ttl",
         "graph:seed": "data/seed.ttl",
+        "graph:inferred": "ontology/rules/*.rq",
     }
     assert int(by_graph["graph:seed"]["triples"]) == _seed_triple_count()  # type: ignore[call-overload]
     assert all(row.get("loadedAt") is not None for row in rows)

@@ -12,9 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from boostkg.namespaces import INFERRED_GRAPH
+from boostkg.ingest.provenance import forget_current_update, new_record, now, record_triples, sha256_of
+from boostkg.namespaces import INFERRED_GRAPH, META_GRAPH
 from boostkg.reasoning.rules import Rule, load_rules
 from boostkg.store.base import KnowledgeStore
+
+RULES_SOURCE = "ontology/rules/*.rq"
+"""How the inferred graph's load record names its source (its SHA-256 covers every rule's text)."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +37,17 @@ def materialise(store: KnowledgeStore, rules: Sequence[Rule]) -> InferenceReport
     fixpoint; ``tests/test_reasoning.py`` checks that a second pass adds nothing. The rules never
     read the old inferred graph, so a fact whose premises were removed disappears.
     """
-    counts = store.replace_graph_by_queries(INFERRED_GRAPH, [rule.query for rule in rules])
+    started = now()
+    with store.atomic():
+        counts = store.replace_graph_by_queries(INFERRED_GRAPH, [rule.query for rule in rules])
+        total = store.triple_count(INFERRED_GRAPH)
+        rules_text = "\n".join(f"# {rule.name}\n{rule.query}" for rule in rules).encode("utf-8")
+        record = new_record(INFERRED_GRAPH, RULES_SOURCE, sha256_of(rules_text), started, total)
+        store.update(forget_current_update(INFERRED_GRAPH, META_GRAPH))
+        store.add_triples(META_GRAPH, record_triples(record))
     return InferenceReport(
         derived_by_rule={rule.name: n for rule, n in zip(rules, counts, strict=True)},
-        total=store.triple_count(INFERRED_GRAPH),
+        total=total,
     )
 
 
