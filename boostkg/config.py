@@ -40,7 +40,25 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "boostkg" / "api" / "static" / "vendor" / "node_modules",
         description="npm packages of the /query page (YASGUI), installed by scripts/setup.sh.",
     )
-    query_timeout_s: float = Field(default=30.0, gt=0)
+    query_timeout_s: float = Field(
+        default=30.0, gt=0, description="Seconds a SPARQL query may run before it is stopped."
+    )
+    query_workers: int = Field(
+        default=3, ge=1, le=64, description="Worker processes running SPARQL queries in parallel."
+    )
+    max_query_bytes: int = Field(
+        default=512 * 1024, gt=0, description="Largest SPARQL query or update text accepted (bytes)."
+    )
+    max_result_bytes: int = Field(
+        default=1024**3, gt=0, description="Largest serialised query result sent (bytes); cut off beyond."
+    )
+    service_allow: tuple[str, ...] = Field(
+        default=(),
+        description="SPARQL endpoints a query may call with SERVICE; empty (the default) disables SERVICE.",
+    )
+    cors_origins: tuple[str, ...] = Field(
+        default=("*",), description="Origins allowed to call the API from a browser (CORS); empty disables."
+    )
     shapes_dir: Path = Field(default=PROJECT_ROOT / "shapes", description="SHACL shapes for submissions.")
     max_submission_bytes: int = Field(
         default=DEFAULT_MAX_SUBMISSION_BYTES,

@@ -74,6 +74,18 @@ class QueryError(StoreError):
     """A SPARQL query or update is malformed or failed while running."""
 
 
+class QueryTimeoutError(QueryError):
+    """A query ran past its time limit and was stopped (or no worker was free to start it)."""
+
+
+class ResultTooLargeError(QueryError):
+    """A query's results grew past the configured maximum size and were cut off."""
+
+
+class NotAcceptableError(BoostKGError):
+    """No representation the server can produce satisfies the request's ``Accept`` header."""
+
+
 class ReasoningError(BoostKGError):
     """The reasoner found the ontology and data inconsistent, or could not run."""
 
