@@ -65,6 +65,20 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest submission body accepted (bytes); larger ones get 413. Default 10 MiB.",
     )
+    docs_dir: Path = Field(
+        default=PROJECT_ROOT / "docs", description="Generated documentation served at /icf and /shapes."
+    )
+    incoming_links_limit: int = Field(
+        default=100, ge=0, description="Incoming links a resource page shows (the total is counted)."
+    )
+    resource_facts_limit: int = Field(
+        default=2000, ge=1, description="Statements with the resource as subject a resource page reads."
+    )
+    void_max_age_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Seconds the cached VoID statistics are trusted when graph/meta records no change.",
+    )
 
 
 @lru_cache(maxsize=1)

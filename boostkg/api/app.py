@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 import boostkg
 from boostkg.api import problems
-from boostkg.api.routes import home, query, sparql, submissions
+from boostkg.api.routes import home, queries, query, resources, sparql, submissions, void
 from boostkg.config import Settings
 from boostkg.store import open_store
 
@@ -38,4 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sparql.router)
     app.include_router(query.router)
     app.include_router(submissions.router)
+    app.include_router(void.router)
+    app.include_router(queries.router)
+    app.include_router(resources.router)
     return app
