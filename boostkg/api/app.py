@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 import boostkg
 from boostkg.api import problems
-from boostkg.api.routes import home, queries, query, resources, sparql, submissions, void
+from boostkg.api.routes import graphs, home, queries, query, resources, sparql, submissions, void
 from boostkg.config import Settings
 from boostkg.store import open_store
+from boostkg.store.workers import QueryWorkers
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -22,9 +24,13 @@ def create_app(settings: Settings) -> FastAPI:
         store = open_store(settings.store)
         app.state.store = store
         app.state.settings = settings
+        workers = QueryWorkers(settings.query_workers, store.reader_snapshot)
+        await workers.start()
+        app.state.query_workers = workers
         try:
             yield
         finally:
+            await workers.close()
             store.close()
 
     app = FastAPI(
@@ -34,8 +40,17 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+            expose_headers=["Location", "Content-Type"],
+        )
     app.include_router(home.router)
     app.include_router(sparql.router)
+    app.include_router(graphs.router)
     app.include_router(query.router)
     app.include_router(submissions.router)
     app.include_router(void.router)

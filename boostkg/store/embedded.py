@@ -9,11 +9,13 @@ journal's snapshot makes the whole unit atomic, including across a SIGKILL.
 from __future__ import annotations
 
 import gc
+import hashlib
 import io
 import logging
 import re
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +45,9 @@ REBUILD_RATIO = 2
 REBUILD_DUMP = "rebuild.nq"
 REBUILD_DIR = "db.rebuild"
 REBUILD_RETIRED = "db.retired"
+READERS_DIR = "readers"
+"""Checkpoints of the database that read-only openers (query workers) open, one per generation."""
+READERS_KEPT = 3
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_FORMATS = {
     RdfFormat.TURTLE: ox.RdfFormat.TURTLE,
@@ -93,6 +98,15 @@ def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 _PARSER_PREFIX = re.compile(r"^Parser error at line \d+ (?:column \d+|between columns \d+ and \d+): ")
 
 
+def _syntax_message(exc: SyntaxError) -> str:
+    """pyoxigraph's ``error at LINE:COLUMN: ...`` as ``line L, column C: ...`` on one line."""
+    text = _one_line(exc)
+    match = re.match(r"^error at (\d+):(\d+): ", text)
+    if match:
+        return f"line {match.group(1)}, column {match.group(2)}: {text[match.end() :]}"
+    return text
+
+
 def _one_line(exc: BaseException) -> str:
     """An engine message on one line (pyoxigraph's query errors span several)."""
     return " ".join(str(exc).split())
@@ -121,8 +135,38 @@ class EmbeddedStore:
         for leftover in (REBUILD_DIR, REBUILD_RETIRED):  # of a rebuild that died (journal rolled back)
             shutil.rmtree(path / leftover, ignore_errors=True)
         (path / REBUILD_DUMP).unlink(missing_ok=True)
+        shutil.rmtree(path / READERS_DIR, ignore_errors=True)
         self._store: ox.Store | None = self._open()
         self._depth = 0
+        self.generation = 0
+        """Moves on every write, so that read-only openers (query workers) know to reopen."""
+        self._readers: list[tuple[int, Path]] = []
+
+    def reader_snapshot(self) -> Path:
+        """A checkpoint of the database as of the current generation, for read-only openers.
+
+        Another process must not open the live database read-only: the writer's compactions delete
+        files under it (RocksDB: undefined behaviour). A checkpoint is hard links to immutable
+        files, so it stays whole whatever the writer does. One is made per generation (on first
+        use after a write); the last few are kept so that readers still on an older one finish.
+
+        Raises:
+            StoreError: the checkpoint could not be made.
+        """
+        if self._readers and self._readers[-1][0] == self.generation:
+            return self._readers[-1][1]
+        generation = self.generation
+        target = self.path / READERS_DIR / f"g{generation}-{len(self._readers)}-{uuid.uuid4().hex[:8]}"
+        target.parent.mkdir(exist_ok=True)
+        try:
+            self._db.backup(str(target))
+        except OSError as exc:
+            raise StoreError(f"cannot checkpoint the store for readers: {exc}") from exc
+        self._readers.append((generation, target))
+        for _, old in self._readers[:-READERS_KEPT]:
+            shutil.rmtree(old, ignore_errors=True)
+        del self._readers[:-READERS_KEPT]
+        return target
 
     def _open(self) -> ox.Store:
         try:
@@ -210,9 +254,11 @@ class EmbeddedStore:
         except BaseException:
             self._depth = 0
             self._roll_back()
+            self.generation += 1
             raise
         self._depth = 0
         journal.commit(self._layout)
+        self.generation += 1
 
     def _roll_back(self) -> None:
         self._store = None
@@ -220,12 +266,13 @@ class EmbeddedStore:
         journal.roll_back(self._layout)
         self._store = self._open()
 
-    def update(self, update: str) -> None:
+    def update(self, update: str, *, base_iri: str | None = None) -> None:
+        self.generation += 1
         try:
-            self._db.update(update)
+            self._db.update(update, base_iri=base_iri)
         except SyntaxError as exc:
-            raise QueryError(f"malformed SPARQL update: {_one_line(exc)}") from exc
-        except OSError as exc:
+            raise QueryError(f"malformed SPARQL update: {_syntax_message(exc)}") from exc
+        except (OSError, ValueError) as exc:
             raise QueryError(f"update failed: {_one_line(exc)}") from exc
 
     def replace_graph(
@@ -306,6 +353,7 @@ class EmbeddedStore:
         shutil.rmtree(retired, ignore_errors=True)
 
     def add_triples(self, graph: URIRef, triples: Iterable[Triple]) -> None:
+        self.generation += 1
         g = ox.NamedNode(str(graph))
         quads = [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), g) for s, p, o in triples]  # type: ignore[arg-type]
         self._db.extend(quads)
@@ -344,9 +392,59 @@ class EmbeddedStore:
         return counts
 
     def drop_graph(self, graph: URIRef) -> None:
+        self.generation += 1
         g = ox.NamedNode(str(graph))
         if self._db.contains_named_graph(g):
             self._db.remove_graph(g)
+
+    # --- the Graph Store Protocol's operations (graph None: the store's unnamed default graph) ----
+    def has_graph(self, graph: URIRef | None) -> bool:
+        """Whether ``graph`` exists (the unnamed default graph always does)."""
+        return graph is None or self._db.contains_named_graph(ox.NamedNode(str(graph)))
+
+    def load_into(
+        self,
+        graph: URIRef | None,
+        data: bytes,
+        rdf_format: RdfFormat,
+        *,
+        base_iri: str | None = None,
+        replace: bool,
+    ) -> None:
+        """Parse ``data`` into ``graph`` (``None``: the unnamed default graph), replacing its content
+        or adding to it; creates the graph. All or nothing.
+
+        Raises:
+            ParseError: the data is malformed (names line and column); nothing is changed.
+        """
+        if rdf_format.has_graphs:
+            raise StoreError(f"{rdf_format.name} names its own graphs; send one graph's triples instead")
+        target: ox.NamedNode | ox.DefaultGraph = (
+            ox.DefaultGraph() if graph is None else ox.NamedNode(str(graph))
+        )
+        with self.atomic(label=f"{'replace' if replace else 'add to'} {graph or 'default graph'}"):
+            if replace:
+                if isinstance(target, ox.NamedNode):
+                    self._empty_graph(target)
+                else:
+                    self._db.clear_graph(target)
+            self._bulk_load(data, rdf_format, target, base_iri)  # type: ignore[arg-type]
+            if isinstance(target, ox.NamedNode) and not self._db.contains_named_graph(target):
+                self._db.add_graph(target)
+
+    def clear_default_graph(self) -> None:
+        """Remove every triple of the unnamed default graph."""
+        self.generation += 1
+        self._db.clear_graph(ox.DefaultGraph())
+
+    def fingerprint(self, graph: URIRef) -> str:
+        """A digest of ``graph``'s triples (sorted N-Triples), to tell whether a write changed it."""
+        target = ox.NamedNode(str(graph))
+        lines = sorted(
+            str(ox.Triple(q.subject, q.predicate, q.object))
+            for q in self._db.quads_for_pattern(None, None, None, target)
+        )
+        return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
     # --- inspection --------------------------------------------------------------------------------
     def graphs(self) -> list[GraphStats]:
@@ -387,6 +485,8 @@ class EmbeddedStore:
         self._db.flush()
 
     def close(self) -> None:
+        shutil.rmtree(self.path / READERS_DIR, ignore_errors=True)
+        self._readers.clear()
         if self._store is not None:
             self._store.flush()
             self._store = None

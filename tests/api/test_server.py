@@ -218,7 +218,10 @@ def test_malformed_query_posted_directly_is_a_problem(served: Served) -> None:
 
 
 def test_missing_query_is_a_problem(served: Served) -> None:
-    _assert_problem(httpx.get(served.sparql), 400, "query")
+    """Protocol parameters without a query are a 400 (with no parameters at all, GET /sparql is the
+    service description: see test_sparql_protocol.py)."""
+    response = httpx.get(served.sparql, params={"default-graph-uri": str(BOOST)})
+    _assert_problem(response, 400, "query")
 
 
 def test_empty_posted_query_is_a_problem(served: Served) -> None:
@@ -228,7 +231,7 @@ def test_empty_posted_query_is_a_problem(served: Served) -> None:
 
 def test_unsupported_content_type_is_a_problem(served: Served) -> None:
     response = httpx.post(served.sparql, content=b"ASK {}", headers={"Content-Type": "text/plain"})
-    _assert_problem(response, 400, "text/plain")
+    _assert_problem(response, 415, "text/plain")
 
 
 def test_server_still_answers_after_errors(served: Served) -> None:

@@ -1,0 +1,33 @@
+"""Who may write through the SPARQL endpoint and the Graph Store Protocol: administrators only."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+
+from boostkg.api.deps import get_app_settings
+from boostkg.api.routes.submissions import SubmissionState, get_state
+from boostkg.auth import Steward
+from boostkg.errors import ForbiddenError
+
+
+def write_state(request: Request) -> SubmissionState:
+    """The app's shared write state: the token register and the one write lock every store write
+    (submissions, withdrawals, SPARQL Update, Graph Store writes) takes."""
+    return get_state(request, get_app_settings(request))
+
+
+async def require_admin(request: Request, action: str) -> Steward:
+    """The administrator the request's bearer token speaks for.
+
+    Raises:
+        AuthError: no token, or an unknown or revoked one (401).
+        ForbiddenError: a valid token that is not an administrator's (403).
+    """
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" else None
+    steward = await run_in_threadpool(write_state(request).tokens.verify, token)
+    if not steward.admin:
+        raise ForbiddenError(f"{action} is for administrators; token {steward.token_id} is not an admin's")
+    return steward
