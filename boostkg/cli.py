@@ -481,7 +481,15 @@ def _serve(settings: Settings) -> None:
     from boostkg.api.app import create_app
 
     out.print(f"serving {settings.store} on http://{settings.host}:{settings.port}/  (Ctrl-C stops)")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        # room for a GET whose percent-encoded query is as long as the endpoint accepts (413/414 then
+        # come from the endpoint, with a reason, rather than a bare 400 from the HTTP parser)
+        h11_max_incomplete_event_size=settings.max_query_bytes * 3 + 65536,
+    )
 
 
 @app.command()

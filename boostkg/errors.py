@@ -115,6 +115,10 @@ class PayloadTooLargeError(InputError):
     """A request body is larger than the configured limit."""
 
 
+class UriTooLongError(PayloadTooLargeError):
+    """A request URL (a GET query) is longer than the configured limit."""
+
+
 class UnsupportedMediaTypeError(InputError):
     """A request body's content type is missing or not one boostkg reads."""
 

@@ -21,6 +21,7 @@ from boostkg.errors import (
     StoreLockedError,
     UnknownTermError,
     UnsupportedMediaTypeError,
+    UriTooLongError,
 )
 
 PROBLEM_JSON = "application/problem+json"
@@ -30,6 +31,7 @@ _STATUS: tuple[tuple[type[BoostKGError], int, str], ...] = (
     (NotFoundError, 404, "not-found"),
     (AuthError, 401, "unauthorized"),
     (ForbiddenError, 403, "forbidden"),
+    (UriTooLongError, 414, "uri-too-long"),
     (PayloadTooLargeError, 413, "payload-too-large"),
     (UnsupportedMediaTypeError, 415, "unsupported-media-type"),
     (NotConformingError, 422, "not-conforming"),

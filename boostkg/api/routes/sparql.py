@@ -39,6 +39,7 @@ from boostkg.errors import (
     QueryError,
     ResultTooLargeError,
     UnsupportedMediaTypeError,
+    UriTooLongError,
 )
 from boostkg.namespaces import graph_iri
 from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat
@@ -388,7 +389,14 @@ def _decode(body: bytes, what: str) -> str:
 async def sparql_get(request: Request) -> Response:
     """``?query=`` (with ``default-graph-uri``, ``named-graph-uri``, ``format``); without a query,
     the SPARQL 1.1 Service Description of this endpoint."""
-    params = Params.parse(request.scope["query_string"])
+    settings = get_app_settings(request)
+    raw = request.scope["query_string"]
+    if len(raw) > settings.max_query_bytes * 3:
+        raise UriTooLongError(
+            f"the request URL is {len(raw):,} bytes long; POST queries longer than "
+            f"{settings.max_query_bytes:,} bytes (they are refused either way)"
+        )
+    params = Params.parse(raw)
     if params.all("update"):
         raise InputError("an update must be sent with POST (application/sparql-update or form update=)")
     query = params.one("query")
