@@ -10,7 +10,7 @@ Typical use (the shapes are parsed once and reused)::
 
 from __future__ import annotations
 
-from boostkg.validation.engine import CONTEXT_PROPERTIES, fetch_context, validate
+from boostkg.validation.engine import CONTEXT_PROPERTIES, Engine, fetch_context, validate
 from boostkg.validation.files import ExitCode, FileOutcome, ReportFormat, exit_code, render, validate_file
 from boostkg.validation.model import Issue, Severity, ValidationReport
 from boostkg.validation.parsing import (
@@ -28,6 +28,7 @@ __all__ = [
     "MAX_NESTING",
     "REFERENCE_FILES",
     "SUPPORTED_MEDIA_TYPES",
+    "Engine",
     "ExitCode",
     "FileOutcome",
     "Issue",

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable, Sequence
+from itertools import chain
 
 import pyshacl
-import pyshacl.shape
-from pyshacl.constraints import ALL_CONSTRAINT_PARAMETERS, CONSTRAINT_PARAMETERS_MAP
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH, SKOS
 from rdflib.term import Node
 
 from boostkg.namespaces import ICF
 from boostkg.store.base import KnowledgeStore, Triple
+from boostkg.store.memory import MemoryGraph
+from boostkg.validation.compiled import (
+    CompiledShapes,
+    UnsupportedShapeError,
+    Violation,
+    compile_shapes,
+    run_checks,
+)
 from boostkg.validation.model import (
     Issue,
     Severity,
@@ -38,30 +46,6 @@ CONTEXT_PROPERTIES: tuple[URIRef, ...] = (
 
 CONTEXT_BATCH = 500
 """IRIs per CONSTRUCT query when fetching context."""
-
-
-class _IndexedList(list[object]):
-    """A list whose ``in`` test is a hash lookup (pySHACL only tests membership and copies it)."""
-
-    def __init__(self, items: Iterable[object]) -> None:
-        super().__init__(items)
-        self._members = frozenset(self)
-
-    def __contains__(self, item: object) -> bool:
-        return item in self._members
-
-
-def _index_pyshacl_constraint_parameters() -> None:
-    """pySHACL scans a list of ~40 constraint parameters (each an rdflib ``__eq__``) for every
-    predicate of a shape, every time a property shape is evaluated for a focus node: about a
-    third of validation time. Pre-seeding its module cache with an indexed list of the same
-    parameters makes that a hash lookup; what is validated does not change."""
-    cached = getattr(pyshacl.shape, "CONSTRAINT_PARAMS", None)
-    if cached is None or not isinstance(cached[0], _IndexedList):
-        pyshacl.shape.CONSTRAINT_PARAMS = (  # type: ignore[attr-defined]
-            _IndexedList(ALL_CONSTRAINT_PARAMETERS),
-            CONSTRAINT_PARAMETERS_MAP,
-        )
 
 
 def context_query(iris: Sequence[URIRef]) -> str:
@@ -91,33 +75,94 @@ def fetch_context(
     return triples
 
 
+class Engine(enum.Enum):
+    """How :func:`validate` evaluates the shapes."""
+
+    AUTO = "auto"
+    """The shapes compiled to SPARQL over an in-memory graph (:mod:`boostkg.validation.compiled`);
+    pySHACL for any shape the compiler does not cover, or for the whole submission when a value
+    needs it. The default."""
+    PYSHACL = "pyshacl"
+    """pySHACL alone: the reference the compiled engine is tested against."""
+
+
 def validate(
     parsed: ParsedSubmission,
     shapes: Shapes,
     *,
     store: KnowledgeStore | None = None,
     reference: Graph | None = None,
+    engine: Engine = Engine.AUTO,
 ) -> ValidationReport:
-    """Validate a submission with pySHACL (no inference), in context.
+    """Validate a submission against the shapes (no inference), in context.
 
     The submission is validated together with what ``store`` (and/or an in-memory ``reference``
     graph, e.g. the shipped reference data) says about the IRIs it refers to but does not
     describe (:data:`CONTEXT_PROPERTIES`, fetched in batches), plus the ontology's subclass axioms,
     so that ``sh:class`` works across both; only nodes the submission describes are reported on.
     The cost grows with the submission, not with the store. ``parsed.graph`` is borrowed and left
-    unchanged.
+    unchanged. Both engines give the same issues (tests/validation/test_engines.py).
     """
     graph = parsed.graph
-    triples = len(graph)
     context = fetch_context(parsed.referenced, store=store, reference=reference)
     added = [t for t in (*context, *shapes.subclass_axioms) if t not in graph]
+    issues: list[Issue] = []
+    triples = _well_typed_triples(parsed)
+    if engine is Engine.AUTO and triples is not None:
+        compiled = _compiled(shapes)
+        memory = MemoryGraph(chain(triples, added))
+        try:
+            violations = run_checks(memory, compiled)
+        except UnsupportedShapeError:
+            issues.extend(_issues(_pyshacl_results(graph, added, shapes.graph), shapes, parsed))
+        else:
+            issues.extend(_compiled_issues(violations, shapes, parsed))
+            if compiled.leftover is not None:
+                issues.extend(_issues(_pyshacl_results(graph, added, compiled.leftover), shapes, parsed))
+    else:
+        issues.extend(_issues(_pyshacl_results(graph, added, shapes.graph), shapes, parsed))
+    issues.sort(key=_issue_order)
+    conforms = not any(i.severity is Severity.VIOLATION for i in issues)
+    return ValidationReport(
+        conforms=conforms, issues=tuple(issues), shapes_version=shapes.version, triples=len(graph)
+    )
+
+
+_COMPILED: dict[int, tuple[Graph, CompiledShapes]] = {}
+
+
+def _compiled(shapes: Shapes) -> CompiledShapes:
+    """The shapes compiled once per shapes graph."""
+    cached = _COMPILED.get(id(shapes.graph))
+    if cached is not None and cached[0] is shapes.graph:
+        return cached[1]
+    compiled = compile_shapes(shapes.graph)
+    _COMPILED[id(shapes.graph)] = (shapes.graph, compiled)
+    return compiled
+
+
+def _well_typed_triples(parsed: ParsedSubmission) -> Sequence[Triple] | None:
+    """The submission's triples, or ``None`` when a literal is not valid for its datatype.
+
+    pySHACL treats such literals specially; :func:`parse_submission` refuses them (and hands over
+    the triples it read), but a submission built otherwise may hold some, and is then validated
+    by pySHACL alone."""
+    if parsed.parsed_triples and len(parsed.parsed_triples) == len(parsed.graph):
+        return parsed.parsed_triples
+    triples = list(parsed.graph)
+    if any(isinstance(o, Literal) and o.ill_typed for _s, _p, o in triples):
+        return None
+    return triples
+
+
+def _pyshacl_results(graph: Graph, added: list[Triple], shapes_graph: Graph) -> Graph:
+    """pySHACL's results graph for ``graph`` plus ``added`` (added in place, then removed)."""
     for triple in added:
         graph.add(triple)
-    _index_pyshacl_constraint_parameters()
     try:
         _conforms, results, _text = pyshacl.validate(
             graph,
-            shacl_graph=shapes.graph,
+            shacl_graph=shapes_graph,
             inference="none",
             inplace=True,
             allow_warnings=True,
@@ -129,12 +174,54 @@ def validate(
         for triple in added:
             graph.remove(triple)
     assert isinstance(results, Graph)
-    issues = _issues(results, shapes, parsed)
-    conforms = not any(i.severity is Severity.VIOLATION for i in issues)
-    return ValidationReport(conforms=conforms, issues=issues, shapes_version=shapes.version, triples=triples)
+    return results
 
 
-def _issues(results: Graph, shapes: Shapes, parsed: ParsedSubmission) -> tuple[Issue, ...]:
+def _issue_order(issue: Issue) -> tuple[bool, int, str, str, str, str, str, str]:
+    return (
+        issue.severity is not Severity.VIOLATION,
+        issue.line or 0,
+        issue.focus,
+        issue.path or "",
+        issue.shape,
+        issue.constraint,
+        issue.value or "",
+        issue.message,
+    )
+
+
+def _compiled_issues(violations: list[Violation], shapes: Shapes, parsed: ParsedSubmission) -> list[Issue]:
+    manager = namespace_manager()
+    outside = parsed.referenced
+    paths: dict[Node, str] = {}
+    issues: list[Issue] = []
+    for found in violations:
+        if found.focus in outside:
+            continue  # a node of the context, not of the submission
+        check = found.check
+        path = paths.get(check.path)
+        if path is None:
+            path = paths[check.path] = show_path(shapes.graph, check.path, manager)
+        name = shapes.graph.value(check.shape, SH.name)
+        line, column = parsed.position(found.focus)
+        issues.append(
+            Issue(
+                severity=check.severity,
+                focus=show_term(found.focus, manager),
+                path=path,
+                value=show_term(found.value, manager) if found.value is not None else None,
+                shape=show_term(check.shape, manager),
+                shape_name=str(name) if name is not None else None,
+                constraint=check.constraint,
+                message=check.message,
+                line=line,
+                column=column,
+            )
+        )
+    return issues
+
+
+def _issues(results: Graph, shapes: Shapes, parsed: ParsedSubmission) -> list[Issue]:
     manager = namespace_manager()
     outside = parsed.referenced
     issues: list[Issue] = []
@@ -163,10 +250,7 @@ def _issues(results: Graph, shapes: Shapes, parsed: ParsedSubmission) -> tuple[I
                 column=column,
             )
         )
-    issues.sort(
-        key=lambda i: (i.severity is not Severity.VIOLATION, i.line or 0, i.focus, i.path or "", i.shape)
-    )
-    return tuple(issues)
+    return issues
 
 
 def _default_message(component: Node | None) -> str:

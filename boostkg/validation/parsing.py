@@ -76,6 +76,9 @@ class ParsedSubmission:
     referenced: frozenset[URIRef]
     """IRIs the submission uses (as subject or object; classes aside) without typing them: things
     it refers to rather than describes. Validation fetches their context from the graph."""
+    parsed_triples: tuple[Triple, ...] = field(default=(), repr=False, compare=False)
+    """The triples as :func:`parse_submission` read them (every literal well-typed), so that
+    validation need not walk ``graph`` again; empty for a submission built otherwise."""
 
     @property
     def triples(self) -> int:
@@ -138,6 +141,7 @@ def parse_submission(data: bytes, *, media_type: str, source_name: str) -> Parse
         data=data,
         prefixes=dict(parsed.prefixes),
         referenced=_referenced(parsed.triples),
+        parsed_triples=tuple(parsed.triples),
     )
     _check_terms(submission, parsed.triples, parsed.ill_typed)
     return submission
