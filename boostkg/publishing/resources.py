@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, XSD
+from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
 
 from boostkg.errors import InputError
 from boostkg.namespaces import BASE, ICF, INFERRED_GRAPH, META_GRAPH, SCHEMA, SD
@@ -122,12 +122,25 @@ class Description:
             quads += [(link.subject, link.predicate, self.iri, g) for g in link.graphs]
         return quads
 
+    def server_statements(self) -> list[tuple[URIRef, URIRef, Literal | URIRef]]:
+        """What the server itself states (in no graph of the store): for a graph's IRI, that it is
+        a named graph and how many triples it holds."""
+        if self.graph_triples is None:
+            return []
+        return [
+            (self.iri, RDF.type, SD.NamedGraph),
+            (self.iri, VOID.triples, Literal(self.graph_triples, datatype=XSD.integer)),
+        ]
+
     def dataset(self) -> Dataset:
-        """The description as an rdflib Dataset (for TriG and N-Quads: each fact in its graph)."""
+        """The description as an rdflib Dataset (for TriG and N-Quads: each fact in its graph, the
+        server's own statements in the default graph)."""
         ds = Dataset()
         _bind(ds)
         for s, p, o, g in self.triples():
             ds.graph(g).add((s, p, o))
+        for triple in self.server_statements():
+            ds.default_graph.add(triple)
         return ds
 
     def graph(self) -> Graph:
@@ -136,6 +149,8 @@ class Description:
         _bind(graph)
         for s, p, o, _ in self.triples():
             graph.add((s, p, o))
+        for triple in self.server_statements():
+            graph.add(triple)
         return graph
 
 
@@ -151,6 +166,7 @@ def _bind(graph: Graph) -> None:
         ("foaf", FOAF),
         ("schema", SCHEMA),
         ("sd", SD),
+        ("void", VOID),
         ("icf", ICF),
     ):
         graph.bind(prefix, namespace)
