@@ -588,6 +588,67 @@ def submit(
         sys.exit(1 if answer.status == 422 else 2)  # SystemExit: run() does not forward typer.Exit's code
 
 
+class ReportPer(enum.Enum):
+    """How ``boostkg report`` ranks candidates in each theme."""
+
+    pair = "pair"
+    source = "source"
+
+
+@app.command()
+def report(
+    sources: Annotated[str, typer.Option("--from", help="Source side: country or NUTS codes, e.g. DK,EE.")],
+    targets: Annotated[str, typer.Option("--to", help="Target side: country or NUTS codes, e.g. RO,BG,ES.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for report.html and report.json.")],
+    theme: Annotated[
+        list[str] | None, typer.Option("--theme", help="BOOST theme slug(s) (default: the three themes).")
+    ] = None,
+    actor_type: Annotated[
+        list[str] | None, typer.Option("--actor-type", help="ICF actor class(es), e.g. University,SME.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Candidate pairs ranked per theme.")] = 20,
+    per: Annotated[ReportPer, typer.Option(help="Top pairs overall, or per source actor.")] = ReportPer.pair,
+    backtest: Annotated[
+        bool, typer.Option("--backtest", help="Also replay the back-test for the corridor (about a minute).")
+    ] = False,
+    link_base: Annotated[
+        str | None, typer.Option(help="Where the report's links open (default: http://HOST:PORT of `serve`).")
+    ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print report.pdf with headless Chromium.")] = False,
+    store: StoreOption = None,
+) -> None:
+    """Write a corridor report (self-contained HTML + JSON): summary, coverage, candidates, networks,
+    gaps and risks, method, provenance and, with --backtest, the back-test figures."""
+    from boostkg.analysis.corridor import split_codes
+    from boostkg.analysis.matching import Per
+    from boostkg.reports.corridor_report import ReportRequest, write_report
+    from boostkg.reports.corridor_run import make_report
+    from boostkg.reports.pdf import print_pdf
+
+    settings = _settings(store)
+    request = ReportRequest(
+        sources=split_codes(sources),
+        targets=split_codes(targets),
+        themes=tuple(t.strip() for item in theme or [] for t in item.split(",") if t.strip()),
+        actor_types=tuple(t.strip() for item in actor_type or [] for t in item.split(",") if t.strip()),
+    )
+    base = link_base if link_base is not None else f"http://{settings.host}:{settings.port}"
+    with _opened(store) as kg:
+        built, took = make_report(
+            kg, request, top=top, per=Per(per.value), with_backtest=backtest, link_base=base
+        )
+    html, json_path = write_report(built, out_dir)
+    out.print(f"wrote {html} and {json_path}")
+    if pdf:
+        out.print(f"wrote {print_pdf(html)}")
+    out.print(
+        f"  {len(built.candidates)} candidates in {len(built.themes)} themes, "
+        f"{len(built.risks)} gaps and risks; "
+        f"projection {took.projection:.2f} s, matching {took.matching:.2f} s, "
+        f"back-test {took.backtest:.2f} s, report {took.report:.2f} s"
+    )
+
+
 def run() -> None:
     """Entry point: run the app; turn every error into one line on stderr and a non-zero exit."""
     try:

@@ -167,8 +167,8 @@ def coverage(store: KnowledgeStore, places: Sequence[Place], themes: Sequence[Th
     theme_values = " ".join(f"<{t.iri}>" for t in themes)
     rows = store.select(
         PREFIXES
-        + f"""SELECT ?code ?actor (GROUP_CONCAT(DISTINCT STR(?h)) AS ?helices)
-       (GROUP_CONCAT(DISTINCT STR(?theme)) AS ?themes) WHERE {{
+        + f"""SELECT ?code ?actor (GROUP_CONCAT(DISTINCT COALESCE(STR(?h), "")) AS ?helices)
+       (GROUP_CONCAT(DISTINCT COALESCE(STR(?theme), "")) AS ?themes) WHERE {{
   VALUES (?code ?place) {{ {place_values} }}
   ?actor icf:locatedIn ?place ; a icf:Actor .
   OPTIONAL {{ VALUES ?h {{ {helix_values} }} ?actor a ?h }}
@@ -238,16 +238,13 @@ def actor_facts(store: KnowledgeStore, iris: Iterable[str], places: Sequence[Pla
     rows = store.select(
         PREFIXES
         + f"""SELECT ?a (SAMPLE(?l) AS ?label) (SAMPLE(?pic) AS ?id) (SAMPLE(?acr) AS ?acronym)
-       (GROUP_CONCAT(DISTINCT STR(?type); separator=" ") AS ?types)
-       (GROUP_CONCAT(DISTINCT STR(?loc); separator=" ") AS ?places)
-       (COUNT(DISTINCT ?p) AS ?projects) WHERE {{
+       (GROUP_CONCAT(DISTINCT COALESCE(STR(?type), ""); separator=" ") AS ?types)
+       (GROUP_CONCAT(DISTINCT COALESCE(STR(?loc), ""); separator=" ") AS ?places)
+       (SUM(COALESCE(?n, 0)) AS ?projects) WHERE {{
   {_values("a", wanted)}
-  OPTIONAL {{ ?a rdfs:label ?l }}
-  OPTIONAL {{ ?a icf:pic ?pic }}
-  OPTIONAL {{ ?a icf:acronym ?acr }}
-  OPTIONAL {{ ?a a ?type }}
-  OPTIONAL {{ ?a icf:locatedIn ?loc }}
-  OPTIONAL {{ ?a icf:participatesIn ?p }}
+  {{ ?a rdfs:label ?l }} UNION {{ ?a icf:pic ?pic }} UNION {{ ?a icf:acronym ?acr }}
+  UNION {{ ?a a ?type }} UNION {{ ?a icf:locatedIn ?loc }}
+  UNION {{ SELECT ?a (COUNT(DISTINCT ?p) AS ?n) WHERE {{ {_values("a", wanted)} ?a icf:participatesIn ?p }} GROUP BY ?a }}
 }} GROUP BY ?a"""
     )
     by_iri = {p.iri: p.code for p in places}
@@ -283,8 +280,8 @@ def instruments(store: KnowledgeStore, *, base: str) -> tuple[Instrument, ...]:
     rows = store.select(
         PREFIXES
         + """SELECT ?instrument (SAMPLE(?il) AS ?label) (SAMPLE(?pl) AS ?programme)
-       (GROUP_CONCAT(DISTINCT STR(?theme); separator=" ") AS ?themes)
-       (GROUP_CONCAT(DISTINCT ?al; separator="|") AS ?actions) WHERE {
+       (GROUP_CONCAT(DISTINCT COALESCE(STR(?theme), ""); separator=" ") AS ?themes)
+       (GROUP_CONCAT(DISTINCT COALESCE(?al, ""); separator="|") AS ?actions) WHERE {
   ?plan a icf:ActionPlan ; icf:hasObjective/icf:hasAction ?action .
   ?action icf:fundedBy ?instrument .
   OPTIONAL { ?action rdfs:label ?al }

@@ -149,7 +149,8 @@ def _rows(
                 components=tuple((name, round(float(v), 4)) for name, v in cand.components.items()),
                 explanation=cand.explanation,
                 evidence=evidence,
-                thin_evidence=min(source.projects, target.projects) <= THIN_EVIDENCE_PROJECTS,
+                thin_evidence=min(source.projects, target.projects) <= THIN_EVIDENCE_PROJECTS
+                or bool(getattr(cand, "newcomer", False)),
             )
         )
     return rows

@@ -1,0 +1,155 @@
+"""One corridor report from start to finish: check the request, match each theme, optionally replay
+the back-test, build the report; with the time each step took.
+
+The CLI (``boostkg report``) and the app (``/reports``) call :func:`make_report`; the matching and
+the back-test are the analysis package's, run once per theme on one projection of the store.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from boostkg.analysis.backtest import backtest as run_backtest
+from boostkg.analysis.corridor import Corridor
+from boostkg.analysis.matching import MAX_TOP, Candidate, Per, match
+from boostkg.analysis.projection import project
+from boostkg.errors import InputError, UnknownTermError
+from boostkg.reports import corridor_data as data
+from boostkg.reports.corridor_model import Backtest, BacktestRow, CorridorReport
+from boostkg.reports.corridor_report import ReportRequest, build_report
+from boostkg.store.base import KnowledgeStore
+
+DEFAULT_TOP = 20
+"""Candidate pairs ranked per theme."""
+
+
+class ScoresLike(Protocol):
+    """One method's averages in a back-test (``boostkg.analysis.backtest.Scores``)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def focal(self) -> int: ...
+    @property
+    def hits_at_10(self) -> float: ...
+    @property
+    def mrr(self) -> float: ...
+    @property
+    def precision_at_10(self) -> float: ...
+
+
+class BacktestLike(Protocol):
+    """What the report reads from a back-test (``boostkg.analysis.backtest.BacktestResult``)."""
+
+    @property
+    def learn_from(self) -> int: ...
+    @property
+    def cutoff(self) -> int: ...
+    @property
+    def test_until(self) -> int: ...
+    @property
+    def all(self) -> Sequence[ScoresLike]: ...
+    @property
+    def newcomers(self) -> Sequence[ScoresLike]: ...
+
+
+def backtest_model(result: BacktestLike, corridor: str) -> Backtest:
+    """The report's back-test section from a back-test result (every method, newcomer slice beside)."""
+    newcomer = {s.method: s for s in result.newcomers}
+    rows = tuple(
+        BacktestRow(
+            method=s.method,
+            hits_at_10=round(float(s.hits_at_10), 4),
+            mrr=round(float(s.mrr), 4),
+            precision_at_10=round(float(s.precision_at_10), 4),
+            newcomer_hits_at_10=round(float(newcomer[s.method].hits_at_10), 4)
+            if s.method in newcomer
+            else None,
+            newcomer_mrr=round(float(newcomer[s.method].mrr), 4) if s.method in newcomer else None,
+        )
+        for s in result.all
+    )
+    focal = result.all[0].focal if result.all else 0
+    newcomers = result.newcomers[0].focal if result.newcomers else 0
+    return Backtest(
+        description=(
+            f"Corridor {corridor}: every method learnt only from projects that started "
+            f"{result.learn_from}–{result.cutoff} and ranked, for each source actor, the target actors it "
+            f"was not yet tied to; the figures score those rankings against the partnerships that actually "
+            f"formed in projects starting {result.cutoff + 1}–{result.test_until} (hits@10: share of "
+            "actors with a real new partner in their top 10; MRR: mean reciprocal rank of the first one)."
+        ),
+        rows=rows,
+        focal_actors=int(focal),
+        newcomer_actors=int(newcomers),
+    )
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds spent in each step."""
+
+    projection: float
+    matching: float
+    backtest: float
+    report: float
+
+
+def make_report(
+    store: KnowledgeStore,
+    request: ReportRequest,
+    *,
+    top: int = DEFAULT_TOP,
+    per: Per = Per.pair,
+    with_backtest: bool = False,
+    link_base: str = "",
+) -> tuple[CorridorReport, Timings]:
+    """Match every theme of ``request``, optionally back-test the corridor, and build the report.
+
+    Raises:
+        InputError: an empty side, a side without actors, ``top`` out of range.
+        UnknownTermError: an unknown code, theme or actor type.
+    """
+    if not 1 <= top <= MAX_TOP:
+        raise InputError(f"--top must be between 1 and {MAX_TOP}, not {top}")
+    data.resolve_places(store, request.sources, "source", base=link_base)
+    data.resolve_places(store, request.targets, "target", base=link_base)
+    themes = data.resolve_themes(store, request.themes or None, base=link_base)
+    started = time.perf_counter()
+    projection = project(store)
+    projected = time.perf_counter()
+    matches: dict[str, list[Candidate]] = {}
+    notes: list[tuple[str, str]] = []
+    for theme in themes:
+        corridor = Corridor.parse(
+            request.sources, request.targets, themes=theme.slug, actor_types=request.actor_types or None
+        )
+        try:
+            result = match(store, corridor, top=top, per=per, projection=projection)
+        except UnknownTermError:
+            raise
+        except InputError as exc:  # a side without actors in this theme: a gap, not a failure
+            matches[theme.slug] = []
+            notes.append((f"no match in {theme.label}", str(exc)))
+            continue
+        matches[theme.slug] = list(result.candidates)
+    matched = time.perf_counter()
+    backtest = None
+    if with_backtest:
+        corridor = Corridor.parse(request.sources, request.targets, actor_types=request.actor_types or None)
+        backtest = backtest_model(run_backtest(projection, corridor), request.describe())
+    tested = time.perf_counter()
+    parameters = [
+        ("method", "corridor method (boostkg.analysis), learnt on the whole history"),
+        ("candidates per theme", f"top {top} {'pairs overall' if per is Per.pair else 'per source actor'}"),
+        ("actor types", ", ".join(request.actor_types) or "all"),
+        *notes,
+    ]
+    report = build_report(
+        store, request, matches=matches, backtest=backtest, parameters=parameters, link_base=link_base
+    )
+    done = time.perf_counter()
+    return report, Timings(projected - started, matched - projected, tested - matched, done - tested)
