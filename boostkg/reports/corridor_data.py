@@ -244,7 +244,8 @@ def actor_facts(store: KnowledgeStore, iris: Iterable[str], places: Sequence[Pla
   {_values("a", wanted)}
   {{ ?a rdfs:label ?l }} UNION {{ ?a icf:pic ?pic }} UNION {{ ?a icf:acronym ?acr }}
   UNION {{ ?a a ?type }} UNION {{ ?a icf:locatedIn ?loc }}
-  UNION {{ SELECT ?a (COUNT(DISTINCT ?p) AS ?n) WHERE {{ {_values("a", wanted)} ?a icf:participatesIn ?p }} GROUP BY ?a }}
+  UNION {{ SELECT ?a (COUNT(DISTINCT ?p) AS ?n)
+           WHERE {{ {_values("a", wanted)} ?a icf:participatesIn ?p }} GROUP BY ?a }}
 }} GROUP BY ?a"""
     )
     by_iri = {p.iri: p.code for p in places}
