@@ -1,31 +1,43 @@
-"""Validation benchmark: parse + SHACL-validate a synthetic submission of ~N triples.
+"""Validation benchmark: parse, SHACL-validate and commit a synthetic submission of ~N triples, and
+Apache Jena's ``shacl validate`` on the same file with the same shapes, in the same run.
 
 Generates (seeded, deterministic) a Turtle submission that looks like a steward's: actors of the
 five BOOST regions with capabilities, needs, memberships, partnerships and participations that
-refer to NUTS regions, themes, roles and seed actors. Measures, in the same run:
+refer to NUTS regions, themes, roles and seed actors. Measures:
 
-- parsing (``parse_submission``: pyoxigraph parser, checks, rdflib graph);
-- validation with the shipped reference data as context (offline, as ``boostkg validate``);
-- validation against a loaded store (ontology, NUTS, EIS, seed: the main job's bootstrap) and
-  against an empty store, to show what the context costs;
-- plain pySHACL with the shapes and the data already merged with its context (the floor of
-  what pySHACL itself costs, without boostkg's parsing, context fetch and report building).
+- ``parse_submission`` (pyoxigraph parser, checks, rdflib graph);
+- ``validate`` with the compiled engine and with pySHACL (``Engine.PYSHACL``, the reference), in
+  the context of the shipped reference data (offline);
+- parse + validate + commit (the submission pipeline's steps: ``add_triples`` into a named graph
+  inside ``store.atomic()``) against (a) an empty store, (b) the bootstrapped store (ontology,
+  vocabularies, NUTS, EIS, seed) and (c) the bootstrapped store plus the CORDIS Horizon 2020
+  import and inference (~1.4M quads; skipped when the CORDIS data is missing);
+- Apache Jena 4 ``shacl validate`` (Debian's ``libapache-jena-java``) on a data file holding the
+  same submission text plus the context boostkg fetched from store (c) and the ontology's
+  subclass axioms, with the same shapes (shapes/*.ttl in one file); wall time of the command,
+  JVM start included, and the JVM start-up alone on a one-triple file. Jena's report is parsed
+  and its violations and warnings are counted next to boostkg's.
 
-    .venv/bin/python bench/bench_validation.py [--triples 100000] [--repeat 3] [--jena]
+    .venv/bin/python bench/bench_validation.py [--triples 100000] [--repeat 3] [--no-cordis]
 
-``--jena`` also times Apache Jena's ``shacl validate`` on the same file and shapes if
-``/usr/share/java/jena-cmds.jar`` exists (Debian's libapache-jena-java). Always exits 0.
+Jena is skipped, with a message, when ``/usr/share/java/jena-cmds.jar`` is missing
+(``apt-get install -y libapache-jena-java``). As packaged, Jena's Xerces message files sit only
+under ``org/apache/jena/ext/xerces/`` while its classes look for them under ``xerces/``; the
+script copies them into a small jar in a cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``,
+``boostkg-bench/jena/``) and puts it first on the class path. Always exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -33,18 +45,37 @@ from typing import TypeVar
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import pyshacl  # noqa: E402
+from rdflib import Graph, URIRef  # noqa: E402
+from rdflib.namespace import SH  # noqa: E402
 
 from boostkg.config import Settings  # noqa: E402
 from boostkg.ingest.bootstrap import bootstrap  # noqa: E402
-from boostkg.store import open_store  # noqa: E402
+from boostkg.store import EmbeddedStore, open_store  # noqa: E402
 from boostkg.validation import (  # noqa: E402
+    Engine,
+    ParsedSubmission,
+    Shapes,
+    ValidationReport,
     fetch_context,
     load_reference_graph,
     load_shapes,
     parse_submission,
     validate,
 )
+
+CORDIS = REPO.parent / "shared" / "data" / "cordis-h2020"
+JAVA_DIR = Path("/usr/share/java")
+JENA_JARS = (
+    *("jena-cmds", "jena-shacl", "jena-arq", "jena-core", "jena-base", "jena-iri", "jena-shex"),
+    *("jena-rdfconnection", "jena-tdb", "jena-tdb2", "jena-dboe-base", "jena-dboe-index"),
+    *("jena-dboe-storage", "jena-dboe-trans-data", "jena-dboe-transaction"),
+    *("commons-cli", "commons-codec", "commons-compress", "commons-csv", "commons-io", "commons-lang3"),
+    *("dexx.collection", "gson", "guava", "httpclient", "httpcore", "jackson-core", "jackson-databind"),
+    *("jackson-annotations", "jsonld-java", "jakarta.json-api", "protobuf", "slf4j-api", "slf4j-nop"),
+    *("thrift", "titanium-json-ld"),
+)
+"""Jena and the libraries Debian's package depends on (not all of /usr/share/java: it holds
+clashing SLF4J bindings); slf4j-nop keeps Jena's logging quiet."""
 
 REGIONS = {
     "RO": ("ROU", ["RO111", "RO112", "RO113", "RO114"]),
@@ -136,17 +167,185 @@ x:pb-{i} a icf:Participation ; icf:participant o:{partner} ; icf:inCollaboration
 T = TypeVar("T")
 
 
-def timed(fn: Callable[[], T], repeat: int) -> tuple[float, T]:
-    """Median seconds of ``repeat`` runs, and the last result."""
+def timed(fn: Callable[[], T], repeat: int) -> tuple[float, list[float], T]:
+    """Median wall seconds of ``repeat`` runs, every run's seconds, and the last result."""
     times: list[float] = []
-    for _ in range(repeat - 1):
+    result: T
+    for _ in range(repeat):
         start = time.perf_counter()
-        fn()
+        result = fn()
         times.append(time.perf_counter() - start)
+    return statistics.median(times), times, result
+
+
+def runs(times: list[float]) -> str:
+    return ", ".join(f"{t:.2f}" for t in times)
+
+
+def counts(report: ValidationReport) -> str:
+    return f"{len(report.violations())} violations, {len(report.warnings())} warnings"
+
+
+def validate_and_commit(
+    data: bytes, shapes: Shapes, store: EmbeddedStore, graph: URIRef, engine: Engine = Engine.AUTO
+) -> ValidationReport:
+    """What the submission pipeline does with a body: parse, validate in context, commit if it
+    conforms (into its own named graph, all or nothing)."""
+    parsed = parse_submission(data, media_type="text/turtle", source_name="bench.ttl")
+    report = validate(parsed, shapes, store=store, engine=engine)
+    if report.conforms:
+        with store.atomic():
+            store.add_triples(graph, parsed.graph)
+    return report
+
+
+def measure_store(
+    label: str, store: EmbeddedStore, data: bytes, shapes: Shapes, repeat: int
+) -> tuple[float, float]:
+    """Median seconds of validate-only and of parse + validate + commit against ``store``."""
+    parsed = parse_submission(data, media_type="text/turtle", source_name="bench.ttl")
+    t_validate, v_runs, report = timed(lambda: validate(parsed, shapes, store=store), repeat)
+    graph = URIRef("https://w3id.org/boostkg/graph/submission/bench")
+    all_runs: list[float] = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        validate_and_commit(data, shapes, store, graph)
+        all_runs.append(time.perf_counter() - start)
+        store.drop_graph(graph)  # not timed: undo the commit for the next run
+    t_all = statistics.median(all_runs)
+    quads = store.triple_count()
+    print(f"  {label} ({quads:,} quads): {counts(report)}")
+    print(f"    validate                        {t_validate:7.2f} s  runs {runs(v_runs)}")
+    print(f"    parse + validate + commit       {t_all:7.2f} s  runs {runs(all_runs)}")
+    return t_validate, t_all
+
+
+# --- Jena -----------------------------------------------------------------------------------------
+
+
+def jena_classpath(cache: Path) -> str | None:
+    """The class path for Jena's command line, with the Xerces resource jar first (built once)."""
+    if not (JAVA_DIR / "jena-cmds.jar").exists():
+        return None
+    missing = [name for name in JENA_JARS if not (JAVA_DIR / f"{name}.jar").exists()]
+    if missing:
+        print(f"  Jena: libraries missing from {JAVA_DIR}: {', '.join(missing)}")
+        return None
+    resources = cache / "jena-xerces-resources.jar"
+    if not resources.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        prefix = "org/apache/jena/ext/xerces/"
+        partial = resources.with_suffix(".tmp")
+        with zipfile.ZipFile(JAVA_DIR / "jena-core.jar") as core, zipfile.ZipFile(partial, "w") as out:
+            for name in core.namelist():
+                if name.startswith(prefix) and not name.endswith((".class", "/")):
+                    out.writestr("xerces/" + name.removeprefix(prefix), core.read(name))
+        partial.replace(resources)
+    return ":".join([str(resources), *(str(JAVA_DIR / f"{name}.jar") for name in JENA_JARS)])
+
+
+def run_jena(classpath: str, shapes_file: Path, data_file: Path) -> tuple[float, Graph | None, str]:
+    """Wall seconds of one ``shacl validate`` run, its report (or None) and its stderr."""
     start = time.perf_counter()
-    result = fn()
-    times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+    done = subprocess.run(
+        [
+            "java",
+            "-cp",
+            classpath,
+            "shacl.shacl",
+            "validate",
+            "--shapes",
+            str(shapes_file),
+            "--data",
+            str(data_file),
+        ],
+        capture_output=True,
+        check=False,
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0 or not done.stdout.strip():
+        return seconds, None, done.stderr.decode(errors="replace")[-2000:]
+    return seconds, Graph().parse(data=done.stdout, format="turtle"), ""
+
+
+def jena_counts(report: Graph, outside: frozenset[URIRef]) -> dict[str, int]:
+    """Jena's results by severity, all of them and those on the submission's own nodes (boostkg
+    reports only those: Jena also checks the context's nodes, e.g. seed actors, against the
+    shapes)."""
+    found = {"violations": 0, "warnings": 0, "own violations": 0, "own warnings": 0}
+    for severity, name in ((SH.Violation, "violations"), (SH.Warning, "warnings")):
+        for result in report.subjects(SH.resultSeverity, severity):
+            found[name] += 1
+            if report.value(result, SH.focusNode) not in outside:
+                found["own " + name] += 1
+    return found
+
+
+def measure_jena(
+    data: bytes, parsed: ParsedSubmission, shapes: Shapes, store: EmbeddedStore, repeat: int, tmp: Path
+) -> float | None:
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "boostkg-bench" / "jena"
+    classpath = jena_classpath(cache)
+    if classpath is None:
+        print(
+            "  Jena: SKIPPED: /usr/share/java/jena-cmds.jar not found "
+            "(apt-get install -y libapache-jena-java)"
+        )
+        return None
+    shapes_file = tmp / "shapes.ttl"
+    shapes.graph.serialize(shapes_file, format="turtle")
+    context = Graph()
+    for triple in (*fetch_context(parsed.referenced, store=store, reference=None), *shapes.subclass_axioms):
+        context.add(triple)
+    data_file = tmp / "jena-data.ttl"
+    data_file.write_bytes(data + b"\n" + context.serialize(format="nt", encoding="utf-8"))
+    tiny = tmp / "tiny.ttl"
+    tiny.write_text("<https://example.org/a> <https://example.org/p> 1 .\n", encoding="utf-8")
+    start_up, _report, _err = run_jena(classpath, shapes_file, tiny)
+    times: list[float] = []
+    report: Graph | None = None
+    for _ in range(repeat):
+        seconds, report, error = run_jena(classpath, shapes_file, data_file)
+        if report is None:
+            print(f"  Jena: FAILED: {error}")
+            return None
+        times.append(seconds)
+    assert report is not None
+    found = jena_counts(report, parsed.referenced)
+    median = statistics.median(times)
+    print(f"  Jena 4 shacl validate ({len(context):,} context + axiom triples appended to the same file):")
+    print(
+        f"    {found['violations']} violations, {found['warnings']} warnings; on the submission's own "
+        f"nodes: {found['own violations']} violations, {found['own warnings']} warnings"
+    )
+    print(f"    shacl validate (JVM start incl.) {median:7.2f} s  runs {runs(times)}")
+    print(f"    JVM start-up alone (1 triple)    {start_up:7.2f} s")
+    return median
+
+
+# --- stores -----------------------------------------------------------------------------------------
+
+
+def build_cordis_store(path: Path, settings: Settings) -> EmbeddedStore | None:
+    from boostkg.importers.registry import get_importer
+    from boostkg.ingest.inference import materialise_from
+    from boostkg.ingest.loading import run_import
+
+    store = open_store(path)
+    bootstrap(store, ontology_dir=settings.ontology_dir, data_dir=settings.data_dir)
+    if not CORDIS.is_dir():
+        print(f"  CORDIS store: SKIPPED: {CORDIS} not found")
+        store.close()
+        return None
+    started = time.perf_counter()
+    run_import(store, get_importer("cordis"), CORDIS, scratch_dir=path.parent)
+    materialise_from(store, settings.ontology_dir / "rules")
+    print(f"  (built the CORDIS store in {time.perf_counter() - started:.0f} s, not timed below)")
+    return store
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
 
 
 def main() -> None:
@@ -155,75 +354,69 @@ def main() -> None:
     )
     parser.add_argument("--triples", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--jena", action="store_true")
+    parser.add_argument("--no-cordis", action="store_true", help="skip the ~1.4M-quad store")
+    parser.add_argument("--no-pyshacl", action="store_true", help="skip the (slow) pySHACL runs")
     args = parser.parse_args()
 
     settings = Settings()
     shapes = load_shapes(settings.shapes_dir, ontology=settings.ontology_dir / "icf.ttl")
     data, actors = synthetic_submission(args.triples)
     print(f"submission: {len(data) / 1e6:.1f} MB Turtle, {actors:,} actors; shapes {shapes.version}")
+    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
-    t_parse, sub = timed(
+    t_parse, p_runs, sub = timed(
         lambda: parse_submission(data, media_type="text/turtle", source_name="bench.ttl"), args.repeat
     )
-    rate = sub.triples / t_parse
-    print(f"  parse_submission               {t_parse:7.2f} s  ({sub.triples:,} triples, {rate:,.0f}/s)")
+    print(
+        f"  parse_submission                  {t_parse:7.2f} s  ({sub.triples:,} triples) runs {runs(p_runs)}"
+    )
 
     reference = load_reference_graph(settings.ontology_dir, settings.data_dir)
-    t_off, report = timed(lambda: validate(sub, shapes, reference=reference), args.repeat)
-    print(f"  validate (reference data)      {t_off:7.2f} s  conforms={report.conforms}")
+    t_off, o_runs, report = timed(lambda: validate(sub, shapes, reference=reference), args.repeat)
+    print(f"  validate, compiled (offline)      {t_off:7.2f} s  {counts(report)}; runs {runs(o_runs)}")
+    if not args.no_pyshacl:
+        t_py, _, py_report = timed(
+            lambda: validate(sub, shapes, reference=reference, engine=Engine.PYSHACL), 1
+        )
+        same = "identical issues" if py_report.issues == report.issues else "DIFFERENT ISSUES"
+        print(f"  validate, pySHACL (offline)       {t_py:7.2f} s  {counts(py_report)}; {same}")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        empty = open_store(Path(tmp) / "empty")
-        t_empty, rep_empty = timed(lambda: validate(sub, shapes, store=empty), args.repeat)
+    results: dict[str, tuple[float, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        empty = open_store(tmp / "empty")
+        results["empty"] = measure_store("empty store", empty, data, shapes, args.repeat)
         empty.close()
-        kg = open_store(Path(tmp) / "loaded")
-        bootstrap(kg, ontology_dir=settings.ontology_dir, data_dir=settings.data_dir)
-        quads = kg.triple_count()
-        t_store, rep_store = timed(lambda: validate(sub, shapes, store=kg), args.repeat)
-        kg.close()
-    print(f"  validate (empty store)         {t_empty:7.2f} s  conforms={rep_empty.conforms}")
-    print(f"  validate (store, {quads:,} quads) {t_store:7.2f} s  conforms={rep_store.conforms}")
+        seed = open_store(tmp / "seed")
+        bootstrap(seed, ontology_dir=settings.ontology_dir, data_dir=settings.data_dir)
+        results["seed"] = measure_store("bootstrapped store", seed, data, shapes, args.repeat)
+        seed.close()
+        big = None if args.no_cordis else build_cordis_store(tmp / "cordis", settings)
+        if big is not None:
+            results["cordis"] = measure_store("store with CORDIS", big, data, shapes, args.repeat)
+            if not args.no_pyshacl:
+                t_py_store, _, py_store = timed(
+                    lambda: validate(sub, shapes, store=big, engine=Engine.PYSHACL), 1
+                )
+                print(f"    validate with pySHACL           {t_py_store:7.2f} s  {counts(py_store)}")
+        context_store = big if big is not None else open_store(tmp / "seed")
+        t_jena = measure_jena(data, sub, shapes, context_store, args.repeat, tmp)
+        context_store.close()
 
-    merged = sub.graph.__class__()
-    merged += sub.graph
-    for triple in (*fetch_context(sub.referenced, store=None, reference=reference), *shapes.subclass_axioms):
-        merged.add(triple)
-    t_plain, _ = timed(
-        lambda: pyshacl.validate(
-            merged, shacl_graph=shapes.graph, inference="none", inplace=True, allow_warnings=True
-        ),
-        args.repeat,
-    )
-    print(f"  plain pyshacl (merged graph)   {t_plain:7.2f} s")
-    print(f"  parse + validate (store)       {t_parse + t_store:7.2f} s")
-
-    jar = Path("/usr/share/java/jena-cmds.jar")
-    if args.jena and jar.exists():
-        with tempfile.TemporaryDirectory() as tmp:
-            data_file = Path(tmp) / "data.ttl"
-            merged.serialize(data_file, format="turtle")
-            shapes_file = Path(tmp) / "shapes.ttl"
-            shapes.graph.serialize(shapes_file, format="turtle")
-            start = time.perf_counter()
-            subprocess.run(
-                [
-                    "java",
-                    "-cp",
-                    f"/usr/share/java/*:{jar}",
-                    "shacl.shacl",
-                    "validate",
-                    "--shapes",
-                    str(shapes_file),
-                    "--data",
-                    str(data_file),
-                ],
-                capture_output=True,
-                check=False,
-            )
-            print(f"  Jena shacl validate (merged)   {time.perf_counter() - start:7.2f} s (incl. JVM start)")
-    elif args.jena:
-        print("  Jena: /usr/share/java/jena-cmds.jar not found (apt-get install libapache-jena-java)")
+    largest = "cordis" if "cordis" in results else "seed"
+    t_big = results[largest][1]
+    print("goals:")
+    if t_jena is not None:
+        print(
+            f"  {verdict(t_big <= t_jena)}: parse + validate + commit against the {largest} store "
+            f"{t_big:.2f} s vs Jena {t_jena:.2f} s (ratio {t_big / t_jena:.2f})"
+        )
+    for base in ("empty", "seed"):
+        t_base = results[base][1]
+        print(
+            f"  {verdict(t_big <= 1.10 * t_base)}: {largest} store {t_big:.2f} s within 10 % of the "
+            f"{base} store {t_base:.2f} s (ratio {t_big / t_base:.2f})"
+        )
 
 
 if __name__ == "__main__":
