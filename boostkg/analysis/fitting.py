@@ -90,7 +90,7 @@ def _training_rows(
         rows = focal[start : start + BLOCK]
         feats = features(history, rows, candidates)
         stack = np.stack([feats[name] for name in COMPONENTS], axis=-1)  # b × C × F
-        tied = history.adjacency[rows][:, candidates].toarray() > 0
+        tied = history.view(candidates).adjacency[rows].toarray() > 0
         block_truth = truth[start : start + BLOCK].toarray() > 0
         for i in range(rows.size):
             true_cols = np.flatnonzero(block_truth[i])

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -131,11 +131,65 @@ class History:
     countries: tuple[str, ...]
     country_lift: FloatArray
     kind_lift: FloatArray
-    partners_by_country: sp.csc_matrix
+    partners_by_country: FloatArray
+    _views: dict[bytes, TargetView] = field(default_factory=dict, compare=False, repr=False)
+
+    def view(self, targets: IntArray) -> TargetView:
+        """The target-side columns every block of sources is multiplied with, sliced once per set
+        of targets (kept on this History; the last few sets are remembered)."""
+        key = np.ascontiguousarray(targets).tobytes()
+        found = self._views.get(key)
+        if found is None:
+            if len(self._views) >= 4:
+                self._views.pop(next(iter(self._views)))
+            found = TargetView.of(self, targets)
+            self._views[key] = found
+        return found
 
     def is_newcomer(self, actors: IntArray) -> npt.NDArray[np.bool_]:
         """Which of ``actors`` have at most one project in the history."""
         return np.asarray(self.n_projects[actors] <= NEWCOMER_MAX_PROJECTS)
+
+
+@dataclass(frozen=True)
+class TargetView:
+    """Per-target slices of a :class:`History` (columns restricted to one set of targets)."""
+
+    targets: IntArray
+    ra_columns: sp.csr_matrix
+    adjacency: sp.csr_matrix
+    aa_columns: sp.csr_matrix
+    rai_columns: sp.csr_matrix
+    embedding: FloatArray
+    part_profile: FloatArray
+    by_country: FloatArray
+    kinds: IntArray
+    country_of: IntArray
+    capacity: FloatArray
+    leadership: FloatArray
+    degree: FloatArray
+
+    @classmethod
+    def of(cls, h: History, targets: IntArray) -> TargetView:
+        deg = h.degree
+        inv_log = np.divide(1.0, np.log(np.maximum(deg, 2.0)), out=np.zeros_like(deg), where=deg > 1)
+        inv = np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0)
+        adjacency = sp.csr_matrix(h.adjacency[:, targets])
+        return cls(
+            targets=targets,
+            ra_columns=sp.csr_matrix(h.ra_columns[:, targets]),
+            adjacency=adjacency,
+            aa_columns=sp.csr_matrix(sp.diags(inv_log) @ adjacency),
+            rai_columns=sp.csr_matrix(sp.diags(inv) @ adjacency),
+            embedding=np.ascontiguousarray(h.embedding[targets].T),
+            part_profile=np.ascontiguousarray(h.part_profile[targets].T),
+            by_country=np.log1p(np.ascontiguousarray(h.partners_by_country[targets].T)),
+            kinds=h.projection.kinds.astype(np.int64)[targets],
+            country_of=h.country_of[targets],
+            capacity=np.log1p(h.activity[targets]),
+            leadership=np.log1p(h.coordinations[targets]),
+            degree=h.degree[targets],
+        )
 
 
 def _row_normalise(matrix: FloatArray) -> FloatArray:
@@ -224,7 +278,7 @@ def learn(
         countries=countries,
         country_lift=_log_lift(country_of, max(len(countries), 1), adjacency, active),
         kind_lift=_log_lift(projection.kinds.astype(np.int64), len(HELIX_KINDS), adjacency, active),
-        partners_by_country=sp.csc_matrix(adjacency @ country_onehot),
+        partners_by_country=np.asarray((adjacency @ country_onehot).toarray(), dtype=np.float64),
     )
 
 
@@ -238,22 +292,20 @@ def features(history: History, sources: IntArray, targets: IntArray) -> dict[str
     """The method's raw features for every (source, target) pair, one len(sources) × len(targets)
     array per component (see the module docstring)."""
     h = history
-    proj = h.projection
-    closure = _dense(h.weighted[sources] @ h.ra_columns[:, targets])
-    community = h.embedding[sources] @ h.embedding[targets].T
+    v = h.view(targets)
+    closure = _dense(h.weighted[sources] @ v.ra_columns)
+    community = h.embedding[sources] @ v.embedding
     src_country = h.country_of[sources]
-    by_country = _dense(h.partners_by_country[targets].T)  # countries × targets
     bridge = np.zeros((sources.size, targets.size))
     known = src_country >= 0
-    bridge[known] = np.log1p(by_country[src_country[known]])
-    theme = h.part_profile[sources] @ h.part_profile[targets].T
-    kinds = proj.kinds.astype(np.int64)
-    helix = h.kind_lift[np.ix_(kinds[sources], kinds[targets])]
-    tgt_country = h.country_of[targets]
+    bridge[known] = v.by_country[src_country[known]]
+    theme = h.part_profile[sources] @ v.part_profile
+    kinds = h.projection.kinds.astype(np.int64)
+    helix = h.kind_lift[np.ix_(kinds[sources], v.kinds)]
     country = np.zeros((sources.size, targets.size))
-    both = np.ix_(known, tgt_country >= 0)
-    country[both] = h.country_lift[np.ix_(src_country[known], tgt_country[tgt_country >= 0])]
-    ones = np.ones((sources.size, 1))
+    tgt_known = v.country_of >= 0
+    country[np.ix_(known, tgt_known)] = h.country_lift[np.ix_(src_country[known], v.country_of[tgt_known])]
+    shape = (sources.size, targets.size)
     return {
         "closure": np.log1p(10.0 * closure),
         "community": community,
@@ -261,8 +313,43 @@ def features(history: History, sources: IntArray, targets: IntArray) -> dict[str
         "theme_fit": theme,
         "helix_fit": helix,
         "country_fit": country,
-        "capacity": ones * np.log1p(h.activity[targets])[None, :],
-        "leadership": ones * np.log1p(h.coordinations[targets])[None, :],
+        "capacity": np.broadcast_to(v.capacity[None, :], shape),
+        "leadership": np.broadcast_to(v.leadership[None, :], shape),
+    }
+
+
+def pair_features(history: History, sources: IntArray, targets: IntArray) -> dict[str, FloatArray]:
+    """The features of the pairs (sources[i], targets[i]) only: one value per pair and component,
+    equal to the matching cell of :func:`features`.
+
+    >>> from boostkg.analysis.projection import build_projection
+    >>> rows = [("a", "p"), ("b", "p"), ("b", "q"), ("c", "q"), ("c", "r"), ("d", "r")]
+    >>> h = learn(build_projection(rows, {"p": 2015, "q": 2016, "r": 2016}), until=2016)
+    >>> s, t = np.array([0, 0, 1]), np.array([2, 3, 3])
+    >>> grid = features(h, np.array([0, 1]), np.array([2, 3]))
+    >>> pairs = pair_features(h, s, t)
+    >>> all(np.allclose(pairs[n], [grid[n][0, 0], grid[n][0, 1], grid[n][1, 1]]) for n in COMPONENTS)
+    True
+    """
+    h = history
+    closure = np.asarray(h.weighted[sources].multiply(h.ra_columns[:, targets].T).sum(axis=1)).ravel()
+    community = np.einsum("ij,ij->i", h.embedding[sources], h.embedding[targets])
+    src_country, tgt_country = h.country_of[sources], h.country_of[targets]
+    known = src_country >= 0
+    bridge = np.where(known, np.log1p(h.partners_by_country[targets, np.maximum(src_country, 0)]), 0.0)
+    theme = np.einsum("ij,ij->i", h.part_profile[sources], h.part_profile[targets])
+    kinds = h.projection.kinds.astype(np.int64)
+    both = known & (tgt_country >= 0)
+    country = np.where(both, h.country_lift[np.maximum(src_country, 0), np.maximum(tgt_country, 0)], 0.0)
+    return {
+        "closure": np.log1p(10.0 * closure),
+        "community": community,
+        "bridge": bridge,
+        "theme_fit": theme,
+        "helix_fit": h.kind_lift[kinds[sources], kinds[targets]],
+        "country_fit": country,
+        "capacity": np.log1p(h.activity[targets]),
+        "leadership": np.log1p(h.coordinations[targets]),
     }
 
 
@@ -304,19 +391,16 @@ def baseline_scores(
     >>> baseline_scores(Method.preferential_attachment, h, np.array([0]), np.array([1, 2])).tolist()
     [[3.0, 2.0]]
     """
-    a = history.adjacency
+    rows = history.adjacency[sources]
+    v = history.view(targets)
     if method is Method.common_neighbours:
-        return _dense(a[sources] @ a[:, targets])
+        return _dense(rows @ v.adjacency)
     if method is Method.adamic_adar:
-        deg = history.degree
-        inv_log = np.divide(1.0, np.log(np.maximum(deg, 2.0)), out=np.zeros_like(deg), where=deg > 1)
-        return _dense(a[sources] @ sp.diags(inv_log) @ a[:, targets])
+        return _dense(rows @ v.aa_columns)
     if method is Method.resource_allocation:
-        deg = history.degree
-        inv = np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0)
-        return _dense(a[sources] @ sp.diags(inv) @ a[:, targets])
+        return _dense(rows @ v.rai_columns)
     if method is Method.preferential_attachment:
-        return np.outer(history.degree[sources], history.degree[targets])
+        return np.outer(history.degree[sources], v.degree)
     if method is Method.random:
         rng = np.random.default_rng([seed, int(sources[0]) if sources.size else 0])
         return rng.random((sources.size, targets.size))
@@ -336,13 +420,15 @@ def method_scores(
     """Total scores of ``method`` for every (source, target) pair."""
     if method is not Method.corridor:
         return baseline_scores(method, history, sources, targets, seed=seed)
-    comps = combine(
-        features(history, sources, targets),
-        history.is_newcomer(sources),
-        weights=weights,
-        newcomer_weights=newcomer_weights,
-    )
-    return np.asarray(sum(comps.values()))
+    feats = features(history, sources, targets)
+    newcomer = history.is_newcomer(sources)
+    w = weights or EXPERIENCED_WEIGHTS
+    nw = newcomer_weights or NEWCOMER_WEIGHTS
+    total = np.zeros((sources.size, targets.size))
+    for name in COMPONENTS:  # in place: the block's components are never all held at once
+        factor = np.where(newcomer, nw.get(name, 0.0), w.get(name, 0.0))[:, None]
+        total += feats[name] * factor
+    return total
 
 
 def candidate_scores(
@@ -372,8 +458,7 @@ def candidate_scores(
     scale = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
     first = int(sources[0]) if sources.size else 0
     scores = scores + np.random.default_rng([seed, first, 7]).random(scores.shape) * 1e-9 * scale
-    tied = history.adjacency[sources][:, targets]
-    rows, cols = tied.nonzero()
+    rows, cols = history.view(targets).adjacency[sources].nonzero()
     scores[rows, cols] = -np.inf
     scores[sources[:, None] == targets[None, :]] = -np.inf
     return scores
