@@ -101,6 +101,11 @@ class ICF(DefinedNamespace):
     Indicator: URIRef
     # --- provenance of loads -------------------------------------------------
     Load: URIRef
+    # --- partner matching ------------------------------------------------------
+    MatchingRun: URIRef
+    CandidatePartnership: URIRef
+    ScoreComponent: URIRef
+    RunParameter: URIRef
 
     # === object properties ===================================================
     locatedIn: URIRef  # Actor/Place -> Place; transitive via partOf chain
@@ -135,6 +140,15 @@ class ICF(DefinedNamespace):
     responsibleActor: URIRef  # Action -> Actor
     hasIndicator: URIRef  # Objective/Action -> Indicator
     uncertainProperty: URIRef  # any -> rdf:Property whose value on this node is uncertain
+    matchedCorridor: URIRef  # MatchingRun -> Corridor
+    hasRunParameter: URIRef  # MatchingRun -> RunParameter
+    candidateSource: URIRef  # CandidatePartnership -> Actor
+    candidateTarget: URIRef  # CandidatePartnership -> Actor
+    hasScoreComponent: URIRef  # CandidatePartnership -> ScoreComponent
+    sharedPartner: URIRef  # CandidatePartnership -> Actor (evidence)
+    evidenceCollaboration: URIRef  # CandidatePartnership -> Collaboration (evidence)
+    evidenceTheme: URIRef  # CandidatePartnership -> skos:Concept (evidence)
+    complementaryCapability: URIRef  # CandidatePartnership -> Capability or skos:Concept (evidence)
 
     # === datatype properties =================================================
     pic: URIRef  # Participant Identification Code (string of digits)
@@ -157,6 +171,10 @@ class ICF(DefinedNamespace):
     unit: URIRef
     sha256: URIRef
     tripleCount: URIRef
+    matchScore: URIRef  # xsd:decimal, CandidatePartnership
+    candidateRank: URIRef  # xsd:positiveInteger, CandidatePartnership
+    componentValue: URIRef  # xsd:decimal, ScoreComponent
+    parameterValue: URIRef  # xsd:string, RunParameter
 
 
 def actor_iri(pic: str) -> URIRef:
