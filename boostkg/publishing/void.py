@@ -1,10 +1,10 @@
 """The VoID description of the dataset, with statistics for the union and for each named graph.
 
 Counting a million triples takes about ten seconds, so :class:`VoidCache` keeps one profile per
-*store state*: the size of ``graph/meta`` and its latest load, submission or withdrawal time. Every
-load and every submission writes a PROV-O record there, so a new record means new statistics.
-Writes that leave no record (a SPARQL Update, the Graph Store Protocol) are picked up when the
-cached profile is older than ``max_age_s``.
+*store state*: the store's write generation (bumped by every write through this process: loads,
+submissions, SPARQL Update, the Graph Store Protocol) and, for stores without one, the size of
+``graph/meta`` and its latest load, submission or withdrawal time. A profile older than
+``max_age_s`` is recomputed even when the state looks unchanged.
 """
 
 from __future__ import annotations
@@ -36,10 +36,12 @@ class StoreState:
 
     meta_triples: int
     latest: str | None
+    generation: int | None = None
 
 
 def store_state(store: KnowledgeStore) -> StoreState:
-    """The store's state as ``graph/meta`` records it (a few milliseconds on any store size).
+    """The store's state: its write generation when it keeps one, and what ``graph/meta`` records
+    (a few milliseconds on any store size).
 
     Raises:
         QueryError: the store cannot answer.
@@ -50,7 +52,12 @@ def store_state(store: KnowledgeStore) -> StoreState:
           FILTER(?p IN (<{PROV.endedAtTime}>, <{PROV.atTime}>, <{PROV.invalidatedAtTime}>)) }} }}"""
     )[0]
     latest = row.get("latest")
-    return StoreState(int(str(size.get("n", 0))), str(latest) if latest is not None else None)
+    generation = getattr(store, "generation", None)
+    return StoreState(
+        int(str(size.get("n", 0))),
+        str(latest) if latest is not None else None,
+        generation if isinstance(generation, int) else None,
+    )
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.query import Result, ResultRow
 
 from boostkg.api.conneg import Representation, negotiate
 from boostkg.api.deps import SettingsDep, StoreDep
 from boostkg.api.pages import TEMPLATES
-from boostkg.errors import InputError, NotFoundError
+from boostkg.errors import InputError, NotFoundError, QueryError
 from boostkg.queries.catalog import NamedQuery, find_query, list_queries, parse_header, read_query_text
-from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat, SelectResult, Term, Triple
+from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat, Term, Triple
+from boostkg.store.workers import QueryJob, QueryWorkers
 
 router = APIRouter(tags=["Named queries"])
 
@@ -147,24 +150,54 @@ class HtmlResults:
     total: int = 0
 
 
-def _run_for_html(store: EmbeddedStore, form: str, text: str) -> HtmlResults:
-    if form == "ASK":
-        return HtmlResults(boolean=store.ask(text), total=1)
-    if form in ("CONSTRUCT", "DESCRIBE"):
-        triples = store.construct(text)
-        return HtmlResults(triples=tuple(triples[:HTML_ROWS]), total=len(triples))
-    result: SelectResult = store.select(text)
-    return HtmlResults(
-        variables=result.variables, rows=tuple(result.rows[:HTML_ROWS]), total=len(result.rows)
-    )
-
-
 def _run_to_bytes(
     store: EmbeddedStore, text: str, result_format: ResultFormat, rdf_format: RdfFormat
 ) -> bytes:
     buffer = io.BytesIO()
     store.query_to(text, buffer, result_format=result_format, rdf_format=rdf_format)
     return buffer.getvalue()
+
+
+async def _execute(
+    request: Request,
+    store: EmbeddedStore,
+    timeout_s: float,
+    text: str,
+    result_format: ResultFormat,
+    rdf_format: RdfFormat,
+) -> bytes:
+    """The serialised results: from the endpoint's query workers (killed at the timeout) when the
+    app has them, else from the store in a thread."""
+    workers = getattr(request.app.state, "query_workers", None)
+    if isinstance(workers, QueryWorkers):
+        answer = await workers.run(QueryJob(text, results=result_format, rdf=rdf_format), timeout_s=timeout_s)
+        return b"".join([chunk async for chunk in answer.chunks])
+    return await run_in_threadpool(_run_to_bytes, store, text, result_format, rdf_format)
+
+
+def _html_results(form: str, data: bytes) -> HtmlResults:
+    """Parse SPARQL JSON results (or N-Triples, for graph queries) for the HTML table.
+
+    Raises:
+        QueryError: the results cannot be read back.
+    """
+    try:
+        if form in ("CONSTRUCT", "DESCRIBE"):
+            graph = Graph().parse(data=data, format="nt")
+            triples = sorted(graph, key=lambda t: (str(t[0]), str(t[1]), str(t[2])))
+            return HtmlResults(triples=tuple(triples[:HTML_ROWS]), total=len(triples))
+        result = Result.parse(io.BytesIO(data), format="json")
+    except (SyntaxError, ValueError, KeyError) as exc:
+        raise QueryError(f"could not read the query's results back: {exc}") from exc
+    if result.type == "ASK":
+        return HtmlResults(boolean=bool(result.askAnswer), total=1)
+    variables = tuple(str(v) for v in result.vars or ())
+    rows = [
+        {str(k): v for k, v in row.asdict().items() if isinstance(v, (URIRef, BNode, Literal))}
+        for row in result
+        if isinstance(row, ResultRow)
+    ]
+    return HtmlResults(variables=variables, rows=tuple(rows[:HTML_ROWS]), total=len(rows))
 
 
 @router.get(
@@ -197,12 +230,15 @@ async def run_named_query(
     if representation is Representation.SPARQL_QUERY:
         return Response(text, media_type="application/sparql-query; charset=utf-8", headers=headers)
     if representation is Representation.HTML:
-        results = await run_in_threadpool(_run_for_html, store, form, text)
+        data = await _execute(
+            request, store, settings.query_timeout_s, text, ResultFormat.JSON, RdfFormat.NTRIPLES
+        )
+        results = await run_in_threadpool(_html_results, form, data)
         html = TEMPLATES.get_template("named-query.html.j2").render(
             q=_summary(query), form=form, given=given, text=text, results=results, limit=HTML_ROWS
         )
         return HTMLResponse(html, headers=headers)
     result_format = _RESULT_FORMATS.get(representation, ResultFormat.JSON)
     rdf_format = _RDF_FORMATS.get(representation, RdfFormat.TURTLE)
-    data = await run_in_threadpool(_run_to_bytes, store, text, result_format, rdf_format)
+    data = await _execute(request, store, settings.query_timeout_s, text, result_format, rdf_format)
     return Response(data, media_type=representation.media_type, headers=headers)
