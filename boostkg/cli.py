@@ -28,6 +28,12 @@ from rich.table import Table
 # Typer 0.29 vendors click; its exception classes live here, not in the `click` package.
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
+from boostkg.analysis.backtest import BacktestResult, backtest
+from boostkg.analysis.corridor import BIG_CORRIDOR, Corridor
+from boostkg.analysis.export import result_csv, result_document
+from boostkg.analysis.matching import Per, match
+from boostkg.analysis.projection import project
+from boostkg.analysis.results import save_run
 from boostkg.auth import TokenStore, token_store_path
 from boostkg.client import describe, submit_file
 from boostkg.config import Settings
@@ -647,6 +653,145 @@ def report(
         f"projection {took.projection:.2f} s, matching {took.matching:.2f} s, "
         f"back-test {took.backtest:.2f} s, report {took.report:.2f} s"
     )
+
+
+class MatchOutput(enum.Enum):
+    """Output formats of ``boostkg match``."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+@app.command("match")
+def match_command(
+    from_: Annotated[
+        str, typer.Option("--from", help="Source side: country or NUTS codes, e.g. DK,EE or DK03.")
+    ],
+    to: Annotated[str, typer.Option("--to", help="Target side: country or NUTS codes, e.g. RO,BG,ES.")],
+    theme: Annotated[
+        list[str] | None, typer.Option(help="Theme slug, programme part (SC1) or IRI; repeatable.")
+    ] = None,
+    actor_type: Annotated[
+        list[str] | None, typer.Option("--actor-type", help="ICF actor class, e.g. University; repeatable.")
+    ] = None,
+    top: Annotated[int, typer.Option(help="Candidates per source (or pairs in all, with --per pair).")] = 10,
+    per: Annotated[
+        Per, typer.Option(help="Top N per source actor, or the top N pairs overall.")
+    ] = Per.source,
+    output: Annotated[MatchOutput, typer.Option("--format", help="table, json or csv.")] = MatchOutput.table,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
+    ] = None,
+    record: Annotated[
+        bool, typer.Option("--record/--no-record", help="Write the run into graph/matching/<run-id>.")
+    ] = True,
+    store: StoreOption = None,
+) -> None:
+    """Rank, score and explain candidate partnerships between two sides of a corridor."""
+    corridor = Corridor.parse(from_, to, themes=theme, actor_types=actor_type)
+    with _opened(store) as kg:
+        result = match(kg, corridor, top=top, per=per)
+        saved = save_run(kg, result) if record else None
+    run = {"id": saved.run_id, "graph": str(saved.graph), "iri": str(saved.run)} if saved else None
+    if output is MatchOutput.json:
+        text = json.dumps(result_document(result, run=run), indent=2, ensure_ascii=False) + "\n"
+    elif output is MatchOutput.csv:
+        text = result_csv(result)
+    else:
+        table = Table("#", "source", "target", "score", "strongest components", "explanation")
+        for c in result.candidates:
+            strongest = sorted(c.components.items(), key=lambda kv: -kv[1])[:3]
+            table.add_row(
+                str(c.rank),
+                f"{c.source_label} ({c.source_region})",
+                f"{c.target_label} ({c.target_region})",
+                f"{c.score:.3f}",
+                ", ".join(f"{k} {v:.2f}" for k, v in strongest),
+                c.explanation,
+            )
+        buffer = io.StringIO()
+        Console(file=buffer, width=200, soft_wrap=False).print(table)
+        text = buffer.getvalue()
+    summary = (
+        f"{len(result.candidates):,} candidates for {result.corridor.describe()} "
+        f"({result.source_actors:,} source, {result.target_actors:,} target actors; "
+        f"projects {result.data_years[0]}–{result.data_years[1]})"
+        + (f"; run recorded in {saved.graph}" if saved else "")
+    )
+    if out_file is not None:
+        out_file.write_text(text, encoding="utf-8")
+        err.print(f"{summary}; wrote {out_file}", markup=False, highlight=False)
+    else:
+        sys.stdout.write(text)
+        err.print(summary, markup=False, highlight=False)
+
+
+def _print_backtest(result: BacktestResult) -> None:
+    out.print(
+        f"back-test {result.corridor.describe()}: learn {result.learn_from}–{result.cutoff}, "
+        f"test {result.cutoff + 1}–{result.test_until}; {result.sources:,} focal source actors, "
+        f"{result.candidates:,} candidate targets, {result.true_pairs:,} new pairs",
+        markup=False,
+    )
+    for title, rows in (
+        ("all focal actors", result.all),
+        ("newcomers (≤ 1 project before)", result.newcomers),
+    ):
+        table = Table("method", "focal", "hits@10", "MRR", "precision@10", title=title)
+        for row in rows:
+            table.add_row(
+                row.method,
+                f"{row.focal:,}",
+                f"{row.hits_at_10:.3f}",
+                f"{row.mrr:.3f}",
+                f"{row.precision_at_10:.4f}",
+            )
+        out.print(table)
+    best_hits, best_mrr = result.best_baseline("hits_at_10"), result.best_baseline("mrr")
+    mine = result.method("corridor")
+    out.print(
+        f"corridor method vs best baseline: hits@10 {mine.hits_at_10:.3f} vs {best_hits.hits_at_10:.3f} "
+        f"({best_hits.method}, {100 * (mine.hits_at_10 / best_hits.hits_at_10 - 1):+.0f} %); "
+        f"MRR {mine.mrr:.3f} vs {best_mrr.mrr:.3f} ({best_mrr.method}, "
+        f"{100 * (mine.mrr / best_mrr.mrr - 1):+.0f} %)",
+        markup=False,
+    )
+    out.print(
+        f"newcomers without any project before the cut-off: {result.newcomers_without_history:,}",
+        markup=False,
+    )
+    for note in result.notes:
+        out.print(note, markup=False)
+    out.print(f"fitted weights (experienced): {result.weights.experienced}", markup=False)
+    out.print(f"fitted weights (newcomers):   {result.weights.newcomer}", markup=False)
+
+
+@app.command("backtest")
+def backtest_command(
+    from_: Annotated[str, typer.Option("--from", help="Source side codes.")] = BIG_CORRIDOR[0],
+    to: Annotated[str, typer.Option("--to", help="Target side codes.")] = BIG_CORRIDOR[1],
+    theme: Annotated[list[str] | None, typer.Option(help="Theme filter; repeatable.")] = None,
+    learn_from: Annotated[int, typer.Option(help="First project start year learnt from.")] = 2014,
+    cutoff: Annotated[int, typer.Option(help="Last project start year learnt from.")] = 2016,
+    test_until: Annotated[int, typer.Option(help="Last project start year tested on.")] = 2018,
+    output: Annotated[MatchOutput, typer.Option("--format", help="table or json.")] = MatchOutput.table,
+    store: StoreOption = None,
+) -> None:
+    """Replay history: learn up to a cut-off, score candidates against later partnerships, for the
+    corridor method, every baseline and a random ranking."""
+    corridor = Corridor.parse(from_, to, themes=theme)
+    with _opened(store) as kg:
+        projection = project(kg)
+    result = backtest(projection, corridor, learn_from=learn_from, cutoff=cutoff, test_until=test_until)
+    if output is MatchOutput.json:
+        import dataclasses
+
+        document = dataclasses.asdict(result)
+        document["corridor"] = corridor.describe()
+        sys.stdout.write(json.dumps(document, indent=2, default=float) + "\n")
+    else:
+        _print_backtest(result)
 
 
 def run() -> None:

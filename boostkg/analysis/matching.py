@@ -170,6 +170,11 @@ def match_projection(
     pairs = rank_pairs(
         history, sides.sources, sides.targets, top=top, per=per, weights=w, newcomer_weights=nw
     )
+    if not pairs:
+        raise InputError(
+            f"no candidate pairs in corridor {sides.corridor.describe()}: every one of its "
+            f"{sides.sources.size} source and {sides.targets.size} target actors' pairs is already tied"
+        )
     candidates = _candidates(history, pairs, w, nw, explain=explain, per=per)
     return MatchResult(
         corridor=sides.corridor,
