@@ -41,6 +41,7 @@ class SavedRun:
 def run_id_for(result: MatchResult) -> str:
     """``<UTC time>-<8 hex digits>``: sortable and unique per corridor and parameters.
 
+    >>> from datetime import UTC
     >>> from boostkg.analysis.matching import MatchResult
     >>> r = MatchResult(Corridor(("DK",), ("RO",)), (), {"top": 1}, (2014, 2018), 1, 1,
     ...                 generated=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))

@@ -10,7 +10,18 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import boostkg
 from boostkg.api import openapi, problems
-from boostkg.api.routes import graphs, home, queries, query, reports, resources, sparql, submissions, void
+from boostkg.api.routes import (
+    graphs,
+    home,
+    matches,
+    queries,
+    query,
+    reports,
+    resources,
+    sparql,
+    submissions,
+    void,
+)
 from boostkg.config import Settings
 from boostkg.store import open_store
 from boostkg.store.workers import QueryWorkers
@@ -56,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(void.router)
     app.include_router(queries.router)
     app.include_router(reports.router)
+    app.include_router(matches.router)
     app.include_router(resources.router)
     openapi.describe(app)
     return app
