@@ -597,6 +597,7 @@ IDLE_LEAVES = (
     "EpollSelector.select (",
     "Queue.get (",
     "_worker (",
+    "ThreadedChildWatcher._do_waitpid (",  # a thread blocked in waitpid()
 )
 
 
@@ -705,7 +706,7 @@ def _bench(args: argparse.Namespace, workdir: Path, servers: list[Server]) -> No
     boostkg = [python, "-c", "from boostkg.cli import run; run()"]
     clients = [int(c) for c in args.clients.split(",")]
     print(f"bench_endpoint: {platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    print(f"boostkg code: {code_note}")
+    print(f"boostkg code: {code_note}; load average {os.getloadavg()[0]:.1f} (1 min) at the start")
 
     # the data
     store = args.store
@@ -824,7 +825,7 @@ def _bench(args: argparse.Namespace, workdir: Path, servers: list[Server]) -> No
     )
     began = time.perf_counter()
     cells = measure(servers, mix, clients, args.seconds, args.rounds)
-    print(f"measured in {time.perf_counter() - began:.0f} s")
+    print(f"measured in {time.perf_counter() - began:.0f} s; load average {os.getloadavg()[0]:.1f} (1 min)")
 
     profile_lines: list[str] = []
     if not args.no_profile:
