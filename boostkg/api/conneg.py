@@ -1,10 +1,11 @@
-"""Content negotiation for the data pages: an ``Accept`` header (with q-values) or a ``format``
-parameter picks one of the representations a route offers."""
+"""Content negotiation for the data pages: a ``format`` parameter, else the ``Accept`` header (q-values
+weighed by :func:`boostkg.api.negotiation.choose`), picks one of the representations a route offers."""
 
 from __future__ import annotations
 
 import enum
 
+from boostkg.api.negotiation import choose
 from boostkg.errors import InputError, NotAcceptableError
 
 
@@ -46,43 +47,6 @@ RDF_TRIPLES = (Representation.TURTLE, Representation.JSONLD, Representation.NTRI
 RDF_QUADS = (Representation.TRIG, Representation.NQUADS)
 
 
-def _ranges(accept: str) -> list[tuple[str, float]]:
-    ranges = []
-    for part in accept.split(","):
-        fields = [f.strip() for f in part.split(";")]
-        media = fields[0].lower()
-        if not media:
-            continue
-        quality = 1.0
-        for param in fields[1:]:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        ranges.append((media, quality))
-    return ranges
-
-
-def _quality(media_type: str, ranges: list[tuple[str, float]]) -> float:
-    """The q-value the most specific matching range gives ``media_type`` (0 when none matches)."""
-    kind = media_type.split("/")[0]
-    best: tuple[int, float] = (-1, 0.0)
-    for media, quality in ranges:
-        if media == media_type:
-            specificity = 2
-        elif media == f"{kind}/*":
-            specificity = 1
-        elif media == "*/*":
-            specificity = 0
-        else:
-            continue
-        if specificity > best[0]:
-            best = (specificity, quality)
-    return best[1]
-
-
 def negotiate(
     offers: tuple[Representation, ...], *, accept: str | None, format_name: str | None = None
 ) -> Representation:
@@ -105,15 +69,10 @@ def negotiate(
                 return offer
         known = ", ".join(name for offer in offers for name in offer.names[:1])
         raise InputError(f"format {format_name!r} is not offered here; use one of {known}")
-    if not accept:
+    if not accept or not accept.strip():
         return offers[0]
-    ranges = _ranges(accept)
-    best, best_quality = offers[0], 0.0
-    for offer in offers:
-        quality = _quality(offer.media_type, ranges)
-        if quality > best_quality:
-            best, best_quality = offer, quality
-    if best_quality <= 0:
+    chosen = choose(accept, [offer.media_type for offer in offers])
+    if chosen is None:
         offered = ", ".join(offer.media_type for offer in offers)
         raise NotAcceptableError(f"nothing here satisfies Accept: {accept}; offered: {offered}")
-    return best
+    return next(offer for offer in offers if offer.media_type == chosen)

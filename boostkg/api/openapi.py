@@ -17,6 +17,8 @@ OVERVIEW = """The knowledge graph of the BOOST Interregional Collaboration Frame
 * **Linked data**: every IRI under `https://w3id.org/boostkg/` is served at the same path here
   (`/id/…`, `/theme/…`, `/vocab/…`, `/graph/…`), HTML or RDF by `Accept`; the ontology at
   [`/icf`](/icf), the stewards' shapes at [`/shapes`](/shapes).
+* **Matching and reports** for coordinators: [`/matches`](/docs#/Matching%20and%20reports) and
+  [`/reports`](/reports).
 * **Submissions** by data stewards (bearer token) at `/submissions`, in the browser at
   [`/submit`](/submit).
 
@@ -32,7 +34,7 @@ TAGS: tuple[tuple[str, str], ...] = (
     ("Dataset description", "VoID description of the dataset with statistics per named graph."),
     ("Linked data", "Pages for every resource of the graph, the ontology and the shapes."),
     ("Submissions", "Data stewards submit, list and withdraw their datasets."),
-    ("Reports", "Corridor reports for coordinators."),
+    ("Matching and reports", "Corridor partner matching and corridor reports for coordinators."),
 )
 
 _TAG_BY_PREFIX: tuple[tuple[str, str], ...] = (
@@ -43,7 +45,8 @@ _TAG_BY_PREFIX: tuple[tuple[str, str], ...] = (
     ("/submissions", "Submissions"),
     ("/submit", "Submissions"),
     ("/stewards", "Submissions"),
-    ("/reports", "Reports"),
+    ("/reports", "Matching and reports"),
+    ("/matches", "Matching and reports"),
     ("/health", "Service"),
 )
 
@@ -56,6 +59,7 @@ SUMMARIES: dict[tuple[str, str], str] = {
     ("DELETE", "/submissions/{submission_id}"): "Withdraw a submission (its steward or an admin)",
     ("GET", "/stewards/me"): "Who a token belongs to",
     ("GET", "/submit"): "Submission page for stewards (browser)",
+    ("GET", "/matches"): "Candidate partners across a corridor (JSON or CSV)",
 }
 
 

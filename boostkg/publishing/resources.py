@@ -19,6 +19,8 @@ from boostkg.errors import InputError
 from boostkg.namespaces import BASE, ICF, INFERRED_GRAPH, META_GRAPH, SCHEMA, SD
 from boostkg.store.base import KnowledgeStore, Term
 
+EXACT_COUNT_UP_TO = 20_000
+"""Incoming statements up to which links are counted exactly (distinct subject and predicate)."""
 BLANK_DEPTH = 4
 """How many levels of anonymous nodes (OWL restrictions, lists) a description follows."""
 LABEL_BATCH = 400
@@ -89,13 +91,17 @@ class Description:
     described: frozenset[str]
     """The IRIs shown that have facts of their own (worth linking to)."""
     sources: tuple[GraphSource, ...]
+    incoming_exact: bool = True
+    """Whether ``incoming_total`` counts distinct links (else statements across graphs)."""
+    is_graph: bool = False
+    """Whether ``iri`` names a (non-empty) graph of the store."""
     graph_triples: int | None = None
-    """When ``iri`` names a graph of the store: how many triples it holds."""
+    """For a graph: its size as its load record in graph/meta states it."""
     types: tuple[URIRef, ...] = field(default=())
 
     @property
     def exists(self) -> bool:
-        return bool(self.facts or self.incoming_total or self.graph_triples is not None)
+        return bool(self.facts or self.incoming_total or self.is_graph)
 
     @property
     def label(self) -> str | None:
@@ -123,14 +129,9 @@ class Description:
         return quads
 
     def server_statements(self) -> list[tuple[URIRef, URIRef, Literal | URIRef]]:
-        """What the server itself states (in no graph of the store): for a graph's IRI, that it is
-        a named graph and how many triples it holds."""
-        if self.graph_triples is None:
-            return []
-        return [
-            (self.iri, RDF.type, SD.NamedGraph),
-            (self.iri, VOID.triples, Literal(self.graph_triples, datatype=XSD.integer)),
-        ]
+        """What the server itself states (in no graph of the store): that a graph's IRI names a
+        graph of the store."""
+        return [(self.iri, RDF.type, SD.NamedGraph)] if self.is_graph else []
 
     def dataset(self) -> Dataset:
         """The description as an rdflib Dataset (for TriG and N-Quads: each fact in its graph, the
@@ -222,13 +223,24 @@ def _blank_facts(store: KnowledgeStore, iri: URIRef) -> dict[str, tuple[Fact, ..
     return {node: tuple(dict.fromkeys(facts)) for node, facts in grouped.items()}
 
 
-def _incoming(store: KnowledgeStore, iri: URIRef, limit: int) -> tuple[list[Link], int]:
-    total_rows = store.select(
+def _count_incoming(store: KnowledgeStore, iri: URIRef) -> tuple[int, bool]:
+    """The number of incoming links and whether it is exact: distinct (subject, predicate) pairs
+    when there are at most :data:`EXACT_COUNT_UP_TO` statements, else the statements across all
+    graphs (an index scan, five times cheaper; a link stated in two graphs counts twice)."""
+    quads = store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p <{iri}> }} }}")
+    statements = int(str(quads[0].get("n", 0))) if len(quads) else 0
+    if statements > EXACT_COUNT_UP_TO:
+        return statements, False
+    pairs = store.select(
         f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT DISTINCT ?s ?p WHERE {{ ?s ?p <{iri}> }} }}"
     )
-    total = int(str(total_rows[0].get("n", 0))) if len(total_rows) else 0
+    return (int(str(pairs[0].get("n", 0))) if len(pairs) else 0), True
+
+
+def _incoming(store: KnowledgeStore, iri: URIRef, limit: int) -> tuple[list[Link], int, bool]:
+    total, exact = _count_incoming(store, iri)
     if not total:
-        return [], 0
+        return [], 0, True
     pairs = store.select(f"SELECT DISTINCT ?s ?p WHERE {{ ?s ?p <{iri}> }} LIMIT {limit}")
     wanted = [(row["s"], row["p"]) for row in pairs if "s" in row and isinstance(row.get("p"), URIRef)]
     links: list[Link] = []
@@ -248,7 +260,7 @@ def _incoming(store: KnowledgeStore, iri: URIRef, limit: int) -> tuple[list[Link
     for subject, predicate in wanted:
         if isinstance(subject, BNode):
             links.append(Link(subject, URIRef(str(predicate)), ()))
-    return links, total
+    return links, total, exact
 
 
 def _labels(store: KnowledgeStore, iris: Iterable[str]) -> tuple[dict[str, str], frozenset[str]]:
@@ -343,11 +355,10 @@ def describe(store: KnowledgeStore, iri: URIRef, *, incoming_limit: int, facts_l
     rows = _own_facts(store, iri, facts_limit + 1)
     facts = rows[:facts_limit]
     blank = _blank_facts(store, iri) if any(isinstance(f.value, BNode) for f in facts) else {}
-    incoming, incoming_total = _incoming(store, iri, incoming_limit)
-    graph_triples: int | None = None
-    if store.ask(f"ASK {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}"):
-        count = store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}")
-        graph_triples = int(str(count[0].get("n", 0)))
+    incoming, incoming_total, incoming_exact = _incoming(store, iri, incoming_limit)
+    is_graph = store.ask(f"ASK {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}")
+    recorded = [f.value for f in facts if f.predicate == VOID.triples and META_GRAPH in f.graphs]
+    graph_triples = int(recorded[0]) if is_graph and recorded and isinstance(recorded[0], Literal) else None
     shown: set[str] = {str(iri)}
     graphs: set[URIRef] = set()
     for fact in [*facts, *(f for fs in blank.values() for f in fs)]:
@@ -370,6 +381,8 @@ def describe(store: KnowledgeStore, iri: URIRef, *, incoming_limit: int, facts_l
         blank=blank,
         incoming=tuple(incoming),
         incoming_total=incoming_total,
+        incoming_exact=incoming_exact,
+        is_graph=is_graph,
         labels=labels,
         described=described,
         sources=_sources(store, sorted(graphs)),
