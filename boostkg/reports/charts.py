@@ -43,9 +43,10 @@ PALETTE = ("#2f6db5", "#d9480f", "#2e8540", "#7048e8", "#e8a200", "#0b7285", "#c
 
 
 def component_bars(
-    rows: Sequence[tuple[str, Sequence[tuple[str, float]]]], *, width: int = 720, label_width: int = 260
+    rows: Sequence[tuple[str, Sequence[tuple[str, float]]]], *, width: int = 860, label_width: int = 330
 ) -> str:
-    """Stacked horizontal bars: each row's score split into its named (non-negative) components.
+    """Stacked horizontal bars: each row's score split into its named components (negative ones are
+    left out of the bar; the total printed beside it is the sum of all).
 
     >>> svg = component_bars([("a → b", [("x", 0.5), ("y", 0.25)]), ("c → d", [("x", 0.1), ("y", 0.0)])])
     >>> svg.count("<rect") >= 3 and "legend" in svg
@@ -67,7 +68,7 @@ def component_bars(
         )
     for i, (label, parts) in enumerate(rows):
         y = legend_h + i * (bar + gap)
-        short = label if len(label) <= 42 else label[:41] + "…"
+        short = label if len(label) <= 40 else label[:39] + "…"
         out.append(
             f'<text x="{label_width - 6}" y="{y + bar - 4}" text-anchor="end" font-size="12">{escape(short)}'
             f"<title>{escape(label)}</title></text>"

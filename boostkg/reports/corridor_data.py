@@ -46,6 +46,8 @@ UNCLASSIFIED = "Unclassified"
 """Actors of no helix class (CORDIS activity type OTH)."""
 HELIX_LABELS = (*(label for _, label in HELICES), UNCLASSIFIED)
 ALL_THEMES = "all"
+TOP_THEME_ORDER = ("industry-cleantech-green", "health-wellbeing", "ict-digital")
+"""The BOOST themes in the project's own order."""
 _CODE = re.compile(r"[A-Z]{2}[A-Z0-9]{0,3}")
 _SLUG = re.compile(r"[a-z0-9-]+(/[A-Za-z0-9-]+)?")
 
@@ -142,7 +144,8 @@ def resolve_themes(store: KnowledgeStore, slugs: Sequence[str] | None, *, base: 
         if _text(row.get("isTop")) == "true":
             tops.append(slug)
     if not slugs:
-        return tuple(known[s] for s in tops)
+        order = {slug: i for i, slug in enumerate(TOP_THEME_ORDER)}
+        return tuple(known[s] for s in sorted(tops, key=lambda s: (order.get(s, len(order)), s)))
     themes = []
     for given in slugs:
         slug = given.strip()

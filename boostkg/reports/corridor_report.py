@@ -28,6 +28,7 @@ from boostkg.reports.corridor_model import (
     Backtest,
     CandidateRow,
     CorridorReport,
+    Coverage,
     Evidence,
     Instrument,
     Link,
@@ -51,8 +52,6 @@ NETWORK_HUBS = 2
 """Best-connected actors drawn per place besides the candidates' actors."""
 HUB_POOL = 40
 """Best-connected actors per side looked up, among which each place's hubs are chosen."""
-THEME_ORDER = ("industry-cleantech-green", "health-wellbeing", "ict-digital")
-"""The BOOST themes in the project's own order."""
 THIN_EVIDENCE_PROJECTS = 2
 """An actor with at most this many projects in the graph is a newcomer with thin evidence."""
 CONCENTRATION_SHARE = 0.3
@@ -325,8 +324,13 @@ def build_report(
     method: Sequence[str] = (),
     link_base: str = "",
     title: str | None = None,
+    ties: data.Ties | None = None,
+    coverage: Coverage | None = None,
 ) -> CorridorReport:
     """The report's model for ``request``; ``matches`` maps theme slugs to a matching run's candidates.
+
+    ``ties`` (the existing source-target ties per theme slug) and ``coverage`` may come from a
+    projection already in memory; otherwise they are read from the store.
 
     Raises:
         InputError: a side is empty or has no actors at all.
@@ -335,19 +339,9 @@ def build_report(
     sources = data.resolve_places(store, request.sources, "source", base=link_base)
     targets = data.resolve_places(store, request.targets, "target", base=link_base)
     themes = data.resolve_themes(store, request.themes or None, base=link_base)
-    if not request.themes:
-        themes = tuple(
-            sorted(
-                themes,
-                key=lambda t: (
-                    t.slug not in THEME_ORDER,
-                    THEME_ORDER.index(t.slug) if t.slug in THEME_ORDER else 0,
-                    t.slug,
-                ),
-            )
-        )
     places = (*sources, *targets)
-    coverage = data.coverage(store, places, themes)
+    if coverage is None or coverage.places != places or coverage.themes != themes:
+        coverage = data.coverage(store, places, themes)
     for side, side_places in (("source", sources), ("target", targets)):
         if not any(coverage.count(p.code, h, data.ALL_THEMES) for p in side_places for h in coverage.helices):
             codes = ",".join(p.code for p in side_places)
@@ -356,7 +350,8 @@ def build_report(
         unknown = set(matches) - {t.slug for t in themes}
         if unknown:
             raise InputError(f"matches given for themes outside the report: {', '.join(sorted(unknown))}")
-    ties = data.existing_ties(store, sources, targets, themes)
+    if ties is None or set(ties.by_theme) != {t.slug for t in themes}:
+        ties = data.existing_ties(store, sources, targets, themes)
 
     wanted: set[str] = set()
     for cands in (matches or {}).values():

@@ -8,17 +8,29 @@ the back-test are the analysis package's, run once per theme on one projection o
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+import scipy.sparse as sp
+
 from boostkg.analysis.backtest import backtest as run_backtest
-from boostkg.analysis.corridor import Corridor
+from boostkg.analysis.corridor import Corridor, side_mask
 from boostkg.analysis.matching import MAX_TOP, Candidate, Per, match
-from boostkg.analysis.projection import project
+from boostkg.analysis.projection import Projection, project
 from boostkg.errors import InputError, UnknownTermError
 from boostkg.reports import corridor_data as data
-from boostkg.reports.corridor_model import Backtest, BacktestRow, CorridorReport
+from boostkg.reports.corridor_model import (
+    Backtest,
+    BacktestRow,
+    CorridorReport,
+    Coverage,
+    CoverageCell,
+    Place,
+    ThemeRef,
+)
 from boostkg.reports.corridor_report import ReportRequest, build_report
 from boostkg.store.base import KnowledgeStore
 
@@ -88,6 +100,64 @@ def backtest_model(result: BacktestLike, corridor: str) -> Backtest:
     )
 
 
+def ties_from_projection(
+    projection: Projection, request: ReportRequest, themes: Sequence[ThemeRef]
+) -> data.Ties:
+    """Existing source-target ties per theme (shared projects of the theme), from the sparse
+    actor × project incidence of ``projection`` rather than a SPARQL aggregate."""
+    sources = np.flatnonzero(side_mask(request.sources, projection))
+    targets = np.flatnonzero(side_mask(request.targets, projection))
+    incidence = sp.csr_matrix(projection.incidence, dtype=np.float64)
+    incidence.data[:] = 1.0
+    by_theme: dict[str, dict[tuple[str, str], int]] = {}
+    for theme in themes:
+        if theme.iri not in projection.themes:
+            by_theme[theme.slug] = {}
+            continue
+        column = projection.themes.index(theme.iri)
+        in_theme = np.asarray(projection.project_themes[:, column].todense()).ravel() > 0
+        within = sp.csr_matrix(incidence[:, in_theme])
+        shared = sp.coo_matrix(within[sources] @ within[targets].T)
+        pairs: dict[tuple[str, str], int] = {}
+        for i, j, n in zip(shared.row, shared.col, shared.data, strict=True):
+            s, t = int(sources[i]), int(targets[j])
+            if s != t and n > 0:
+                pairs[(projection.actors[s], projection.actors[t])] = int(n)
+        by_theme[theme.slug] = pairs
+    return data.Ties(by_theme)
+
+
+def coverage_from_projection(
+    projection: Projection, places: Sequence[Place], themes: Sequence[ThemeRef]
+) -> Coverage:
+    """The coverage matrix (place × helix × theme) from the projection's actors, their types and
+    their projects' themes: the same counts as :func:`boostkg.reports.corridor_data.coverage`."""
+    helix_of = {cls.rsplit("#", 1)[-1]: label for cls, label in data.HELICES}
+    columns = [projection.themes.index(t.iri) if t.iri in projection.themes else -1 for t in themes]
+    incidence = sp.csr_matrix(projection.incidence, dtype=np.float64)
+    incidence.data[:] = 1.0
+    counts: Counter[tuple[str, str, str]] = Counter()
+    for place in places:
+        members = np.flatnonzero(side_mask((place.code,), projection))
+        if members.size == 0:
+            continue
+        active = []
+        for column in columns:
+            if column < 0:
+                active.append(np.zeros(members.size, dtype=bool))
+                continue
+            in_theme = np.asarray(projection.project_themes[:, column].todense()).ravel() > 0
+            active.append(np.asarray(incidence[members][:, in_theme].sum(axis=1)).ravel() > 0)
+        for k, actor in enumerate(members):
+            helices = [helix_of[t] for t in projection.actor_types[actor] if t in helix_of] or [
+                data.UNCLASSIFIED
+            ]
+            keys = [data.ALL_THEMES] + [t.slug for t, on in zip(themes, active, strict=True) if on[k]]
+            counts.update((place.code, helix, key) for helix in helices for key in keys)
+    cells = tuple(CoverageCell(code, helix, theme, n) for (code, helix, theme), n in sorted(counts.items()))
+    return Coverage(places=tuple(places), helices=data.HELIX_LABELS, themes=tuple(themes), cells=cells)
+
+
 @dataclass(frozen=True)
 class Timings:
     """Seconds spent in each step."""
@@ -115,8 +185,10 @@ def make_report(
     """
     if not 1 <= top <= MAX_TOP:
         raise InputError(f"--top must be between 1 and {MAX_TOP}, not {top}")
-    data.resolve_places(store, request.sources, "source", base=link_base)
-    data.resolve_places(store, request.targets, "target", base=link_base)
+    places = (
+        *data.resolve_places(store, request.sources, "source", base=link_base),
+        *data.resolve_places(store, request.targets, "target", base=link_base),
+    )
     themes = data.resolve_themes(store, request.themes or None, base=link_base)
     started = time.perf_counter()
     projection = project(store)
@@ -149,7 +221,14 @@ def make_report(
         *notes,
     ]
     report = build_report(
-        store, request, matches=matches, backtest=backtest, parameters=parameters, link_base=link_base
+        store,
+        request,
+        matches=matches,
+        backtest=backtest,
+        parameters=parameters,
+        link_base=link_base,
+        ties=ties_from_projection(projection, request, themes),
+        coverage=coverage_from_projection(projection, places, themes),
     )
     done = time.perf_counter()
     return report, Timings(projected - started, matched - projected, tested - matched, done - tested)
