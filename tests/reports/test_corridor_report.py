@@ -182,3 +182,21 @@ def test_network_picture_draws_both_sides_and_highlights_candidates() -> None:
     assert "score 0.700" in svg
     assert 'href="/c"' in svg
     assert "Sofia Tech · BG" in svg
+
+
+def test_coverage_and_ties_from_the_projection_equal_the_sparql_reads(loaded_store: EmbeddedStore) -> None:
+    from boostkg.analysis.projection import project
+    from boostkg.reports import corridor_data as data
+    from boostkg.reports.corridor_run import coverage_from_projection, ties_from_projection
+
+    projection = project(loaded_store)
+    sources = data.resolve_places(loaded_store, BOOST.sources, "source", base="")
+    targets = data.resolve_places(loaded_store, BOOST.targets, "target", base="")
+    themes = data.resolve_themes(loaded_store, None, base="")
+    fast = coverage_from_projection(projection, (*sources, *targets), themes)
+    slow = data.coverage(loaded_store, (*sources, *targets), themes)
+    assert set(fast.cells) == set(slow.cells)
+    assert len(fast.cells) > 20
+    assert ties_from_projection(projection, BOOST, themes) == data.existing_ties(
+        loaded_store, sources, targets, themes
+    )
