@@ -43,28 +43,38 @@ _POSITION = re.compile(r"^error at (\d+):(\d+): ")
 
 
 class Pipe:
-    """Frames out on a file descriptor; ``write`` buffers serialised results into ``D`` frames."""
+    """Frames out on a file descriptor, coalesced: frames wait in ``pending`` until a chunk of
+    results is full or the answer ends, so a small answer (header, data, end) is one write."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.buffer = bytearray()
+        self.pending = bytearray()
+
+    def frame(self, kind: bytes, payload: bytes = b"") -> None:
+        self.pending += FRAME.pack(len(payload), kind[0])
+        self.pending += payload
 
     def send(self, kind: bytes, payload: bytes = b"") -> None:
-        data = FRAME.pack(len(payload), kind[0]) + payload
-        view = memoryview(data)
+        """Add a frame and write out everything pending."""
+        self.frame(kind, payload)
+        view = memoryview(self.pending)
         while view:
             written = os.write(self.fd, view)
             view = view[written:]
+        view.release()
+        self.pending.clear()
 
     def write(self, data: bytes) -> int:
         self.buffer += data
         if len(self.buffer) >= CHUNK:
-            self.flush()
+            self.send(b"D", bytes(self.buffer))
+            self.buffer.clear()
         return len(data)
 
     def flush(self) -> None:
         if self.buffer:
-            self.send(b"D", bytes(self.buffer))
+            self.frame(b"D", bytes(self.buffer))
             self.buffer.clear()
 
 
@@ -116,14 +126,15 @@ def answer(store: ox.Store, request: dict[str, Any], pipe: Pipe) -> None:
         return
     try:
         if isinstance(result, ox.QueryTriples):
-            pipe.send(b"H", b'"rdf"')
+            pipe.frame(b"H", b'"rdf"')
             result.serialize(pipe, RDF_FORMATS[request["rdf"]])  # type: ignore[arg-type]
         else:
-            pipe.send(b"H", b'"results"')
+            pipe.frame(b"H", b'"results"')
             result.serialize(pipe, RESULT_FORMATS[request["results"]])  # type: ignore[arg-type]
         pipe.flush()
     except (OSError, ValueError) as exc:  # an evaluation error after results started
         pipe.buffer.clear()
+        pipe.pending.clear()  # nothing sent yet: the error is the whole answer
         error(pipe, "query", exc)
         return
     pipe.send(b"E")
