@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -167,19 +168,29 @@ x:pb-{i} a icf:Participation ; icf:participant o:{partner} ; icf:inCollaboration
 T = TypeVar("T")
 
 
+CPU: list[float] = []
+"""CPU seconds of the runs of the last :func:`timed` call (the machine may be shared: CPU time
+is disturbed much less than wall time by other processes)."""
+
+
 def timed(fn: Callable[[], T], repeat: int) -> tuple[float, list[float], T]:
     """Median wall seconds of ``repeat`` runs, every run's seconds, and the last result."""
     times: list[float] = []
+    CPU.clear()
     result: T
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = fn()
         times.append(time.perf_counter() - start)
+        CPU.append(time.process_time() - cpu)
     return statistics.median(times), times, result
 
 
 def runs(times: list[float]) -> str:
-    return ", ".join(f"{t:.2f}" for t in times)
+    text = ", ".join(f"{t:.2f}" for t in times)
+    if len(CPU) == len(times):
+        text += f"; CPU median {statistics.median(CPU):.2f} s"
+    return text
 
 
 def counts(report: ValidationReport) -> str:
@@ -205,17 +216,21 @@ def measure_store(
     """Median seconds of validate-only and of parse + validate + commit against ``store``."""
     parsed = parse_submission(data, media_type="text/turtle", source_name="bench.ttl")
     t_validate, v_runs, report = timed(lambda: validate(parsed, shapes, store=store), repeat)
+    validate_runs = runs(v_runs)
     graph = URIRef("https://w3id.org/boostkg/graph/submission/bench")
     all_runs: list[float] = []
+    cpu: list[float] = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         validate_and_commit(data, shapes, store, graph)
         all_runs.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)
         store.drop_graph(graph)  # not timed: undo the commit for the next run
+    CPU[:] = cpu
     t_all = statistics.median(all_runs)
     quads = store.triple_count()
     print(f"  {label} ({quads:,} quads): {counts(report)}")
-    print(f"    validate                        {t_validate:7.2f} s  runs {runs(v_runs)}")
+    print(f"    validate                        {t_validate:7.2f} s  runs {validate_runs}")
     print(f"    parse + validate + commit       {t_all:7.2f} s  runs {runs(all_runs)}")
     return t_validate, t_all
 
@@ -245,7 +260,9 @@ def jena_classpath(cache: Path) -> str | None:
 
 
 def run_jena(classpath: str, shapes_file: Path, data_file: Path) -> tuple[float, Graph | None, str]:
-    """Wall seconds of one ``shacl validate`` run, its report (or None) and its stderr."""
+    """Wall seconds of one ``shacl validate`` run (its CPU seconds, all JVM threads, appended to
+    :data:`CPU`), its report (or None) and its stderr."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
         [
@@ -263,6 +280,8 @@ def run_jena(classpath: str, shapes_file: Path, data_file: Path) -> tuple[float,
         check=False,
     )
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     if done.returncode != 0 or not done.stdout.strip():
         return seconds, None, done.stderr.decode(errors="replace")[-2000:]
     return seconds, Graph().parse(data=done.stdout, format="turtle"), ""
@@ -302,6 +321,8 @@ def measure_jena(
     tiny = tmp / "tiny.ttl"
     tiny.write_text("<https://example.org/a> <https://example.org/p> 1 .\n", encoding="utf-8")
     start_up, _report, _err = run_jena(classpath, shapes_file, tiny)
+    start_up_cpu = CPU.pop()
+    CPU.clear()
     times: list[float] = []
     report: Graph | None = None
     for _ in range(repeat):
@@ -319,7 +340,7 @@ def measure_jena(
         f"nodes: {found['own violations']} violations, {found['own warnings']} warnings"
     )
     print(f"    shacl validate (JVM start incl.) {median:7.2f} s  runs {runs(times)}")
-    print(f"    JVM start-up alone (1 triple)    {start_up:7.2f} s")
+    print(f"    JVM start-up alone (1 triple)    {start_up:7.2f} s; CPU {start_up_cpu:.2f} s")
     return median
 
 

@@ -50,12 +50,18 @@ CONTEXT_BATCH = 500
 
 def context_query(iris: Sequence[URIRef]) -> str:
     """One CONSTRUCT that fetches :data:`CONTEXT_PROPERTIES` of the given IRIs (VALUES, not text
-    splicing of user strings: every IRI was parsed and checked as an absolute IRI)."""
+    splicing of user strings: every IRI was parsed and checked as an absolute IRI).
+
+    The subjects are bound first and their properties filtered, so that the store reads each
+    subject's own triples from its subject index: the cost follows the number of IRIs, not the
+    size of the store. (Binding the properties with a second VALUES made pyoxigraph 0.5 plan a
+    join that was some 50 times slower on the bootstrapped store.)
+    """
     subjects = " ".join(iri.n3() for iri in iris)
-    properties = " ".join(p.n3() for p in CONTEXT_PROPERTIES)
+    properties = ", ".join(p.n3() for p in CONTEXT_PROPERTIES)
     return (
         "CONSTRUCT { ?s ?p ?o } WHERE { "
-        f"VALUES ?s {{ {subjects} }} VALUES ?p {{ {properties} }} ?s ?p ?o }}"
+        f"VALUES ?s {{ {subjects} }} ?s ?p ?o FILTER(?p IN ({properties})) }}"
     )
 
 
