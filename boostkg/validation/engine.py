@@ -200,6 +200,7 @@ def _compiled_issues(violations: list[Violation], shapes: Shapes, parsed: Parsed
     manager = namespace_manager()
     outside = parsed.referenced
     paths: dict[Node, str] = {}
+    names: dict[Node, str | None] = {}
     issues: list[Issue] = []
     for found in violations:
         if found.focus in outside:
@@ -208,7 +209,9 @@ def _compiled_issues(violations: list[Violation], shapes: Shapes, parsed: Parsed
         path = paths.get(check.path)
         if path is None:
             path = paths[check.path] = show_path(shapes.graph, check.path, manager)
-        name = shapes.graph.value(check.shape, SH.name)
+        if check.shape not in names:
+            name = shapes.graph.value(check.shape, SH.name)
+            names[check.shape] = str(name) if name is not None else None
         line, column = parsed.position(found.focus)
         issues.append(
             Issue(
@@ -216,8 +219,8 @@ def _compiled_issues(violations: list[Violation], shapes: Shapes, parsed: Parsed
                 focus=show_term(found.focus, manager),
                 path=path,
                 value=show_term(found.value, manager) if found.value is not None else None,
-                shape=show_term(check.shape, manager),
-                shape_name=str(name) if name is not None else None,
+                shape=str(check.shape),
+                shape_name=names[check.shape],
                 constraint=check.constraint,
                 message=check.message,
                 line=line,
