@@ -208,3 +208,34 @@ x:c a icf:PerformanceClassification ; icf:classifiedPlace nuts:RO11 ; icf:scoreb
     values = {i.value for i in report.violations()}
     assert values == {'"300.50"^^xsd:decimal'}
     assert Literal("300.50", datatype=XSD.decimal) in set(parsed.graph.objects())
+
+
+def test_a_graph_with_an_ill_typed_literal_is_left_to_pyshacl(shapes: Shapes, reference: Graph) -> None:
+    """parse_submission refuses ill-typed literals; a submission built otherwise is still
+    validated, by pySHACL alone (it treats such literals as not of their datatype)."""
+    data = (
+        HEAD.encode()
+        + b"""
+x:p a icf:Partnership ; rdfs:label "P"@en ; icf:startDate "2024-01-01"^^xsd:date .
+"""
+    )
+    parsed = parse_submission(data, media_type="text/turtle", source_name="d.ttl")
+    graph = Graph()
+    graph += parsed.graph
+    partnership = URIRef("https://w3id.org/boostkg/id/engine-test/p")
+    graph.add(
+        (partnership, URIRef("https://w3id.org/boostkg/icf#endDate"), Literal("soon", datatype=XSD.date))
+    )
+    built = ParsedSubmission(
+        graph=graph,
+        source_name="d.ttl",
+        rdf_format=parsed.rdf_format,
+        data=parsed.data,
+        prefixes=parsed.prefixes,
+        referenced=parsed.referenced,
+    )
+    report = validate(built, shapes, reference=reference)
+    assert (CORE + "Collaboration-end", "DatatypeConstraintComponent") in {
+        (i.shape, i.constraint) for i in report.violations()
+    }
+    _same(built, shapes, reference=reference)
