@@ -149,6 +149,9 @@ COMMANDS = (
     ("token", "create"),
     ("token", "list"),
     ("token", "revoke"),
+    ("match",),
+    ("backtest",),
+    ("report",),
 )
 
 
