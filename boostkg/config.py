@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     query_workers: int = Field(
         default=3, ge=1, le=64, description="Worker processes running SPARQL queries in parallel."
     )
+    access_log: bool = Field(
+        default=False, description="Log every HTTP request `serve` answers (costs ~5 % of a cheap query)."
+    )
     max_query_bytes: int = Field(
         default=512 * 1024, gt=0, description="Largest SPARQL query or update text accepted (bytes)."
     )

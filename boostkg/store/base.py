@@ -145,6 +145,13 @@ class KnowledgeStore(Protocol):
         CONSTRUCT/DESCRIBE in ``rdf_format``. Returns the format actually written."""
         ...
 
+    def query_small(
+        self, query: str, *, result_format: ResultFormat, base_iri: str | None, max_bytes: int
+    ) -> bytes | None:
+        """Run a SELECT/ASK over the union of all graphs; its serialised results, or ``None`` if it
+        fails or they pass ``max_bytes`` (for the caller to run it where it can be stopped)."""
+        ...
+
     def update(self, update: str) -> None:
         """Run a SPARQL 1.1 Update atomically."""
         ...

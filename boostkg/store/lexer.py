@@ -143,3 +143,124 @@ def with_using(update: str, found: Scan, default_graphs: list[str], named_graphs
         last = offset
     parts.append(update[last:])
     return "".join(parts)
+
+
+LOOKUP_MAX_PATTERNS = 4
+"""Most triple patterns a :func:`is_bounded_lookup` query may have."""
+
+
+def is_bounded_lookup(text: str) -> bool:
+    """Whether a query is a lookup whose cost is bounded by the data around named subjects.
+
+    True only for a ``SELECT`` (``*`` or plain variables) or ``ASK`` whose ``WHERE`` is one flat
+    block of at most :data:`LOOKUP_MAX_PATTERNS` triple patterns, each with an IRI (not a
+    variable or blank node) as subject, optionally followed by ``LIMIT``; prologue ``PREFIX`` and
+    ``BASE`` allowed. Anything else (FILTER, OPTIONAL, UNION, paths, functions, DISTINCT, ORDER,
+    GROUP, aggregates, FROM, GRAPH, SERVICE, sub-queries, numbers outside LIMIT ...) is refused.
+    Every pattern is then an index lookup over one subject's triples, so the query cannot scan
+    the store; the endpoint runs such queries in its own process rather than in a killable worker.
+
+    >>> is_bounded_lookup("SELECT ?p ?o WHERE { <http://example.org/a> ?p ?o }")
+    True
+    >>> is_bounded_lookup("PREFIX ex: <http://example.org/> ASK { ex:a a ex:C ; ex:p 'x'@en, ?o . }")
+    True
+    >>> is_bounded_lookup("SELECT * { ?s ?p ?o }"), is_bounded_lookup("SELECT * { _:b ?p ?o }")
+    (False, False)
+    >>> is_bounded_lookup("SELECT ?o { <http://example.org/a> ?p ?o FILTER(?o > 1) }")
+    False
+    """
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(text) if m.lastgroup not in ("ws", "comment")]
+    tokens.append(("end", ""))
+    at = 0
+
+    def kind() -> str | None:
+        return tokens[at][0]
+
+    def value() -> str:
+        return tokens[at][1]
+
+    def keyword() -> str:
+        return value().upper() if kind() == "word" and ":" not in value() else ""
+
+    def constant() -> bool:  # an IRI or a prefixed name (never a blank node)
+        return kind() == "iri" or (kind() == "word" and ":" in value() and not value().startswith("_:"))
+
+    while keyword() in ("PREFIX", "BASE"):
+        if keyword() == "PREFIX":
+            at += 1
+            if not (kind() == "word" and value().endswith(":") and value().count(":") == 1):
+                return False
+        at += 1
+        if kind() != "iri":
+            return False
+        at += 1
+    if keyword() == "SELECT":
+        at += 1
+        if value() == "*":
+            at += 1
+        elif kind() == "var":
+            while kind() == "var":
+                at += 1
+        else:
+            return False
+    elif keyword() == "ASK":
+        at += 1
+    else:
+        return False
+    if keyword() == "WHERE":
+        at += 1
+    if kind() != "open":
+        return False
+    at += 1
+    patterns = 0
+    while kind() != "close":
+        if not constant():  # the subject
+            return False
+        at += 1
+        while True:  # predicate-object list
+            if not (constant() or kind() == "var" or (kind() == "word" and value() == "a")):
+                return False
+            at += 1
+            while True:  # object list
+                if constant() or kind() == "var" or (kind() == "word" and value().startswith("_:")):
+                    at += 1
+                elif kind() == "string":
+                    at += 1
+                    if value() == "@":
+                        at += 1
+                        if kind() != "word" or ":" in value():
+                            return False
+                        at += 1
+                    elif value() == "^":
+                        at += 1
+                        if value() != "^":
+                            return False
+                        at += 1
+                        if not constant():
+                            return False
+                        at += 1
+                else:
+                    return False
+                patterns += 1
+                if value() != ",":
+                    break
+                at += 1
+            if value() != ";":
+                break
+            at += 1
+            if value() == "." or kind() == "close":
+                break
+        if value() == ".":
+            at += 1
+        elif kind() != "close":
+            return False
+    at += 1
+    if keyword() == "LIMIT":
+        at += 1
+        digits = 0
+        while kind() == "other" and value().isdigit():
+            at += 1
+            digits += 1
+        if not digits:
+            return False
+    return kind() == "end" and 1 <= patterns <= LOOKUP_MAX_PATTERNS

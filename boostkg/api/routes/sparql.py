@@ -3,7 +3,9 @@
 Queries: GET ``?query=``, POST form-encoded, POST ``application/sparql-query``; the dataset from
 ``default-graph-uri``/``named-graph-uri`` (else the query's FROM, else the union of all graphs);
 results chosen by ``Accept`` (q-values) or ``format=``. Queries run in killable worker processes
-(:mod:`boostkg.store.workers`) with a deadline and a size limit; the first MiB of results is held
+(:mod:`boostkg.store.workers`) with a deadline and a size limit, except lookups whose every triple
+pattern has a named subject (:func:`~boostkg.store.lexer.is_bounded_lookup`), which cannot scan the
+store and are answered on the event loop when their results are small; the first MiB of results is held
 back so that an error before then is a proper status, and an error after it ends the chunked body
 without its terminator, so that clients fail loudly rather than read a truncated result.
 
@@ -43,7 +45,7 @@ from boostkg.errors import (
 )
 from boostkg.namespaces import graph_iri
 from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat
-from boostkg.store.lexer import Scan, scan, with_using
+from boostkg.store.lexer import Scan, is_bounded_lookup, scan, with_using
 from boostkg.store.workers import QueryJob, QueryWorkers
 
 router = APIRouter()
@@ -55,6 +57,8 @@ QUERY_TYPE = "application/sparql-query"
 UPDATE_TYPE = "application/sparql-update"
 META_GRAPH = graph_iri("meta")
 DOWNLOAD_TIMEOUT_FACTOR = 20
+IN_PROCESS_MAX_BYTES = 256 * 1024
+"""Largest result of a bounded lookup answered in the server process (larger: a worker runs it)."""
 
 _RESULT_OFFERS: tuple[tuple[str, ResultFormat], ...] = (
     (ResultFormat.JSON.value, ResultFormat.JSON),
@@ -237,6 +241,11 @@ async def run_query(request: Request, query: str, params: Params) -> Response:
         default_graphs = ()  # a protocol dataset without default graphs has an empty default graph
     if default_graphs is not None and named_graphs is None:
         named_graphs = ()
+    base_iri = _endpoint(request)
+    if default_graphs is None and named_graphs is None and not found.has_dataset_clause:
+        answered = _lookup_in_process(request, query, results, base_iri, settings)
+        if answered is not None:
+            return answered
     job = QueryJob(
         query=query,
         results=results,
@@ -244,9 +253,35 @@ async def run_query(request: Request, query: str, params: Params) -> Response:
         default_graphs=default_graphs,
         named_graphs=named_graphs,
         union=not found.has_dataset_clause,
-        base_iri=_endpoint(request),
+        base_iri=base_iri,
     )
     return await respond(request, job, settings.query_timeout_s)
+
+
+def _lookup_in_process(
+    request: Request, query: str, results: ResultFormat, base_iri: str, settings: Settings
+) -> Response | None:
+    """Answer a bounded lookup (:func:`~boostkg.store.lexer.is_bounded_lookup`) on the event loop,
+    skipping the worker round trip that costs more than the lookup; ``None`` when the query is not
+    one, a write holds the store, it fails (the worker then reports the error) or its results pass
+    :data:`IN_PROCESS_MAX_BYTES` (the worker then runs it under the deadline)."""
+    if not is_bounded_lookup(query):
+        return None
+    lock = write_state(request).write_lock
+    if not lock.acquire(blocking=False):
+        return None
+    try:
+        body = get_store(request).query_small(
+            query,
+            result_format=results,
+            base_iri=base_iri,
+            max_bytes=min(IN_PROCESS_MAX_BYTES, settings.max_result_bytes),
+        )
+    finally:
+        lock.release()
+    if body is None:
+        return None
+    return Response(body, media_type=results.value)
 
 
 async def run_graph_download(request: Request, graph: str, rdf: RdfFormat) -> Response:
