@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +28,26 @@ def shared_data() -> Path:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def cordis_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store after ``boostkg main --no-serve``, ``import cordis`` and ``infer``, built once per
+    session by the real command line (~1 min) and shared: tests must not write to it (copy it)."""
+    base = tmp_path_factory.mktemp("cordis")
+    store = base / "store"
+    boostkg = Path(sys.executable).with_name("boostkg")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOOSTKG_")}
+    for args in (
+        ("main", "--no-serve", "--store", str(store)),
+        ("import", "cordis", str(shared_data / "cordis-h2020"), "--store", str(store)),
+        ("infer", "--store", str(store)),
+    ):
+        done = subprocess.run(
+            [str(boostkg), *args], cwd=base, env=env, capture_output=True, text=True, timeout=900, check=False
+        )
+        assert done.returncode == 0, done.stderr
+    return store
 
 
 @pytest.fixture

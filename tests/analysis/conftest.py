@@ -36,21 +36,6 @@ def run_boostkg(
 
 
 @pytest.fixture(scope="session")
-def cordis_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store after ``boostkg main --no-serve``, ``import cordis`` and ``infer`` (not to be written)."""
-    base = tmp_path_factory.mktemp("cordis")
-    store = base / "store"
-    for args in (
-        ("main", "--no-serve", "--store", str(store)),
-        ("import", "cordis", str(shared_data / "cordis-h2020"), "--store", str(store)),
-        ("infer", "--store", str(store)),
-    ):
-        done = run_boostkg(*args, cwd=base)
-        assert done.returncode == 0, done.stderr
-    return store
-
-
-@pytest.fixture(scope="session")
 def cordis_projection(cordis_store: Path) -> Projection:
     kg = open_store(cordis_store)
     try:

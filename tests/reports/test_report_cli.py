@@ -39,20 +39,6 @@ def _run(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProce
 
 
 @pytest.fixture(scope="module")
-def cordis_store(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
-    base = tmp_path_factory.mktemp("report-store")
-    store = str(base / "store")
-    for args in (
-        ("main", "--no-serve", "--store", store),
-        ("import", "cordis", str(shared_data / "cordis-h2020"), "--store", store),
-        ("infer", "--store", store),
-    ):
-        done = _run(*args, cwd=base)
-        assert done.returncode == 0, done.stderr
-    return base / "store"
-
-
-@pytest.fixture(scope="module")
 def written(cordis_store: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("report") / "dk-ee"
     done = _run(
