@@ -59,6 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Accept"],
             expose_headers=["Location", "Content-Type"],
         )
+    app.add_middleware(sparql.LookupFastPath)  # outermost of ours: before CORS, which it skips
     app.include_router(home.router)
     app.include_router(sparql.router)
     app.include_router(graphs.router)
