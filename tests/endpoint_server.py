@@ -39,10 +39,11 @@ class Scratch:
         return {"Authorization": f"Bearer {self.admin_token}"}
 
 
-def _env(extra: dict[str, str]) -> dict[str, str]:
+def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a `boostkg` subprocess: no inherited BOOSTKG_ settings, plain output."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOOSTKG_")}
     env.update(COLUMNS="200", NO_COLOR="1", TERM="dumb")
-    env.update(extra)
+    env.update(extra or {})
     return env
 
 
@@ -59,7 +60,7 @@ def create_token(store: Path, *, admin: bool) -> str:
     args += ["--organisation", TIT, "--store", str(store)]
     if admin:
         args.append("--admin")
-    done = subprocess.run(args, capture_output=True, text=True, check=True, env=_env({}))
+    done = subprocess.run(args, capture_output=True, text=True, check=True, env=cli_env({}))
     return done.stdout.strip()
 
 
@@ -76,7 +77,7 @@ def scratch_server(
         proc = subprocess.Popen(
             [str(BOOSTKG), "serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)],
             cwd=base,
-            env=_env(env or {}),
+            env=cli_env(env or {}),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +13,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.endpoint_server import cli_env, free_port
 
 BOOSTKG = Path(sys.executable).with_name("boostkg")
 STARTUP_S = 60.0
@@ -45,19 +45,6 @@ class Served:
         return re.findall(r"(?:loaded|inferred)\s+[\d,]+ triples into (\S+)", self.main_output)
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOOSTKG_")}
-    env.update(COLUMNS="200", NO_COLOR="1", TERM="dumb")
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -75,7 +62,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     loaded = subprocess.run(
         [str(BOOSTKG), "main", "--no-serve", "--store", str(store)],
         cwd=base,
-        env=_env(),
+        env=cli_env(),
         capture_output=True,
         text=True,
         encoding="utf-8",
@@ -84,13 +71,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     )
     assert loaded.returncode == 0, loaded.stderr
 
-    port = _free_port()
+    port = free_port()
     log_path = base / "serve.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [str(BOOSTKG), "serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)],
             cwd=base,
-            env=_env(),
+            env=cli_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from rdflib import Graph
 from rdflib.namespace import SH
 
 from boostkg.auth import TokenStore, token_store_path
+from tests.endpoint_server import cli_env, free_port
 
 pytestmark = pytest.mark.subprocess
 
@@ -70,19 +70,6 @@ def actors(slug: str, n: int = 1, region: str = "RO11", dataset: str | None = No
     return "\n".join(lines).encode()
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOOSTKG_")}
-    env.update(COLUMNS="200", NO_COLOR="1", TERM="dumb")
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class Server:
     """A ``boostkg serve`` process on a store, restartable (for the crash test)."""
@@ -93,7 +80,7 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        port = _free_port()
+        port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
@@ -107,7 +94,7 @@ class Server:
                     "--port",
                     str(port),
                 ],
-                env=_env(),
+                env=cli_env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -185,7 +172,7 @@ def _load_store(base: Path) -> Path:
     loaded = subprocess.run(
         [str(BOOSTKG), "main", "--no-serve", "--store", str(store)],
         cwd=base,
-        env=_env(),
+        env=cli_env(),
         capture_output=True,
         text=True,
         timeout=300,
