@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(
         default=30.0, gt=0, description="Seconds a SPARQL query may run before it is stopped."
     )
+    update_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds a SPARQL Update may run before it is stopped (the store is then unchanged).",
+    )
     query_workers: int = Field(
         default=3, ge=1, le=64, description="Worker processes running SPARQL queries in parallel."
     )
