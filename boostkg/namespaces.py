@@ -101,6 +101,7 @@ class ICF(DefinedNamespace):
     Indicator: URIRef
     # --- provenance of loads -------------------------------------------------
     Load: URIRef
+    StoreWrite: URIRef  # an admin's SPARQL Update or Graph Store write (a prov:Activity)
     # --- partner matching ------------------------------------------------------
     MatchingRun: URIRef
     CandidatePartnership: URIRef
@@ -149,6 +150,7 @@ class ICF(DefinedNamespace):
     evidenceCollaboration: URIRef  # CandidatePartnership -> Collaboration (evidence)
     evidenceTheme: URIRef  # CandidatePartnership -> skos:Concept (evidence)
     complementaryCapability: URIRef  # CandidatePartnership -> Capability or skos:Concept (evidence)
+    targetGraph: URIRef  # StoreWrite -> sd:NamedGraph (a graph the write names as its target)
 
     # === datatype properties =================================================
     pic: URIRef  # Participant Identification Code (string of digits)
@@ -170,7 +172,8 @@ class ICF(DefinedNamespace):
     baselineValue: URIRef
     unit: URIRef
     sha256: URIRef
-    tripleCount: URIRef
+    tripleCount: URIRef  # Load/StoreWrite/prov:Entity -> xsd:nonNegativeInteger
+    operation: URIRef  # StoreWrite -> xsd:string ("SPARQL Update", "Graph Store PUT", ...)
     matchScore: URIRef  # xsd:decimal, CandidatePartnership
     candidateRank: URIRef  # xsd:positiveInteger, CandidatePartnership
     componentValue: URIRef  # xsd:decimal, ScoreComponent
