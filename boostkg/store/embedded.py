@@ -11,9 +11,12 @@ from __future__ import annotations
 import gc
 import hashlib
 import io
+import json
 import logging
 import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -30,6 +33,7 @@ from boostkg.errors import (
     Location,
     ParseError,
     QueryError,
+    QueryTimeoutError,
     StoreError,
     StoreLockedError,
 )
@@ -48,6 +52,9 @@ REBUILD_RETIRED = "db.retired"
 READERS_DIR = "readers"
 """Checkpoints of the database that read-only openers (query workers) open, one per generation."""
 READERS_KEPT = 3
+UPDATES_DIR = "updates"
+"""Copies of the database that an isolated update (:meth:`EmbeddedStore.update_isolated`) writes."""
+_WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_FORMATS = {
     RdfFormat.TURTLE: ox.RdfFormat.TURTLE,
@@ -119,6 +126,15 @@ def parse_error(exc: SyntaxError, source: str) -> ParseError:
     if "UTF-8" in message:
         return EncodingError(f"not valid UTF-8 ({message})", location)
     return ParseError(message, location)
+
+
+def _update_error(outcome: dict[str, object], stderr: bytes) -> QueryError:
+    """The error an isolated update's child reported (or, if it died, what it printed)."""
+    message = str(outcome.get("message") or stderr.decode("utf-8", "replace").strip()[-500:] or "no output")
+    if outcome.get("kind") == "syntax":
+        where = f"line {outcome.get('line')}, column {outcome.get('column')}: " if outcome.get("line") else ""
+        return QueryError(f"malformed SPARQL update: {where}{message}")
+    return QueryError(f"update failed: {message}")
 
 
 class _OverBudgetError(Exception):
@@ -316,6 +332,69 @@ class EmbeddedStore:
         except (OSError, ValueError) as exc:
             raise QueryError(f"update failed: {_one_line(exc)}") from exc
 
+    def update_isolated(self, update: str, *, base_iri: str | None = None, timeout_s: float) -> None:
+        """Run ``update`` with a deadline: a child process applies it to a checkpoint of the
+        database (hard links: milliseconds), and when it has finished, the copy takes the
+        database's place. pyoxigraph cannot stop an update it has started, but the child can be
+        killed: past ``timeout_s`` it is, the copy is discarded and the store is unchanged. Must run
+        inside :meth:`atomic` (a failure later in the unit rolls the swap back with it); costs a
+        process start and a reopen of the database (~0.2 s) on top of the update itself.
+
+        Raises:
+            QueryError: the update is malformed (with line and column) or failed.
+            QueryTimeoutError: it ran longer than ``timeout_s``; nothing was changed.
+            StoreError: not inside atomic(), or the copy could not be made.
+        """
+        if not self._depth:
+            raise StoreError("update_isolated() must run inside atomic()")
+        self.generation += 1
+        folder = self.path / UPDATES_DIR
+        shutil.rmtree(folder, ignore_errors=True)  # leftovers: writes are serialised, none is running
+        folder.mkdir()
+        copy = folder / uuid.uuid4().hex
+        try:
+            self._db.flush()
+            self._db.backup(str(copy))
+            request = json.dumps({"update": update, "base": base_iri}).encode("utf-8")
+            try:
+                done = subprocess.run(
+                    [sys.executable, str(_WORKER_SCRIPT), "--update", str(copy)],
+                    input=request,
+                    capture_output=True,
+                    timeout=timeout_s,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:  # run() has killed the child
+                raise QueryTimeoutError(
+                    f"the update ran longer than {timeout_s:g} s and was stopped; nothing was changed"
+                ) from None
+            try:
+                outcome = json.loads(done.stdout or b"{}")
+            except ValueError:
+                outcome = {}
+            if not outcome.get("ok"):
+                raise _update_error(outcome, done.stderr)
+            self._swap_in(copy)
+        except OSError as exc:
+            raise StoreError(f"cannot run the update on a copy of the store: {exc}") from exc
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _swap_in(self, fresh: Path) -> None:
+        """Put the database at ``fresh`` in place of ours and open it (inside atomic())."""
+        retired = self.path / REBUILD_RETIRED
+        shutil.rmtree(retired, ignore_errors=True)
+        self._store = None
+        gc.collect()  # release RocksDB's lock on the old database
+        self._layout.db.rename(retired)
+        fresh.rename(self._layout.db)
+        self._store = self._open()
+        shutil.rmtree(retired, ignore_errors=True)
+
+    def graph_names(self) -> set[URIRef]:
+        """The store's named graphs, without counting their triples (cheap)."""
+        return {URIRef(g.value) for g in self._db.named_graphs() if isinstance(g, ox.NamedNode)}
+
     def replace_graph(
         self, graph: URIRef, source: Path | bytes, rdf_format: RdfFormat, *, base_iri: str | None = None
     ) -> int:
@@ -395,8 +474,15 @@ class EmbeddedStore:
 
     def add_triples(self, graph: URIRef, triples: Iterable[Triple]) -> None:
         self.generation += 1
-        g = ox.NamedNode(str(graph))
-        quads = [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), g) for s, p, o in triples]  # type: ignore[arg-type]
+        # A parsed document hands over its pyoxigraph quads (blank nodes renamed), unconverted.
+        # Imported here: boostkg.store.parsing imports this module.
+        from boostkg.store.parsing import ParsedTriples  # noqa: PLC0415
+
+        if isinstance(triples, ParsedTriples):
+            quads = triples.quads_in(graph)
+        else:
+            g = ox.NamedNode(str(graph))
+            quads = [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), g) for s, p, o in triples]  # type: ignore[arg-type]
         # The bulk writer is ~3x faster than a transaction for large batches (100k triples: 0.8 s
         # against 2.7 s) but not atomic by itself: the journal makes it so.
         with self.atomic(label=f"add to {graph}"):

@@ -264,3 +264,48 @@ def is_bounded_lookup(text: str) -> bool:
         if not digits:
             return False
     return kind() == "end" and 1 <= patterns <= LOOKUP_MAX_PATTERNS
+
+
+_GRAPH_NAMING = frozenset({"GRAPH", "INTO", "WITH", "TO", "ADD", "MOVE", "COPY", "SILENT"})
+
+
+def named_graphs(text: str) -> tuple[str, ...]:
+    """The graph IRIs an update names where a graph goes: after ``GRAPH``, ``INTO``, ``WITH``,
+    ``TO``, ``ADD``/``MOVE``/``COPY`` (``SILENT`` skipped), prefixed names resolved with the text's
+    own prefixes; in order of first appearance. Graphs reached through a variable (``GRAPH ?g``),
+    ``DEFAULT``, ``NAMED`` or ``ALL`` are not listed.
+
+    >>> named_graphs("PREFIX g: <http://g/> DROP SILENT GRAPH g:a ; INSERT DATA { GRAPH <http://b> {} }")
+    ('http://g/a', 'http://b')
+    >>> named_graphs("DELETE WHERE { GRAPH ?g { ?s ?p ?o } }")
+    ()
+    """
+    prefixes: dict[str, str] = {}
+    found: list[str] = []
+    previous = ""
+    pending_prefix = ""
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        value = match.group()
+        if kind in ("ws", "comment"):
+            continue
+        if previous == "PREFIX" and kind == "word" and value.endswith(":"):
+            pending_prefix = value
+            previous = ""
+            continue
+        if pending_prefix and kind == "iri":
+            prefixes[pending_prefix] = value[1:-1]
+            pending_prefix = ""
+            continue
+        pending_prefix = ""
+        iri: str | None = None
+        if kind == "iri":
+            iri = value[1:-1]
+        elif kind == "word" and ":" in value and not value.startswith("_:"):
+            name, _, local = value.partition(":")
+            base = prefixes.get(name + ":")
+            iri = base + local if base is not None else None
+        if iri is not None and previous in _GRAPH_NAMING and iri not in found:
+            found.append(iri)
+        previous = value.upper() if kind == "word" and ":" not in value else ""
+    return tuple(found)

@@ -11,6 +11,12 @@ which of the two requested formats it wrote, ``results`` or ``rdf``), then ``D``
 serialised results, then ``E``; or ``X`` (JSON: ``kind`` syntax|query, ``message``, ``line``,
 ``column``) at any point. Each request names the database checkpoint to read (``db``); the
 worker reopens when it changes, so that it sees every write the server made.
+
+``python worker.py --update DIR`` is the other mode, one update per process: it opens the database
+copy ``DIR`` for writing, runs the update read as JSON (``update``, ``base``) from its input,
+flushes, and prints ``{"ok": true}`` or the error body above; the store
+(:meth:`~boostkg.store.embedded.EmbeddedStore.update_isolated`) kills it at the update deadline
+and then simply discards the copy.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import json
 import os
 import re
 import struct
+import sys
 from typing import Any
 
 import pyoxigraph as ox
@@ -96,15 +103,35 @@ def graphs(names: list[str] | None) -> list[Any] | None:
     return [ox.DefaultGraph() if not name else ox.NamedNode(name) for name in names]
 
 
-def error(pipe: Pipe, kind: str, exc: BaseException) -> None:
+def error_body(kind: str, exc: BaseException) -> dict[str, Any]:
+    """An engine error as ``kind``, ``message`` (one line) and, for syntax errors, ``line``/``column``."""
     message = str(exc)
     position = _POSITION.match(message)
     line = column = None
     if position:
         line, column = int(position.group(1)), int(position.group(2))
         message = message[position.end() :]
-    body = {"kind": kind, "message": " ".join(message.split()), "line": line, "column": column}
-    pipe.send(b"X", json.dumps(body).encode("utf-8"))
+    return {"kind": kind, "message": " ".join(message.split()), "line": line, "column": column}
+
+
+def error(pipe: Pipe, kind: str, exc: BaseException) -> None:
+    pipe.send(b"X", json.dumps(error_body(kind, exc)).encode("utf-8"))
+
+
+def run_update(path: str) -> None:
+    """Apply the update read from standard input to the database at ``path``; print the outcome."""
+    request = json.loads(sys.stdin.buffer.read())
+    body: dict[str, Any] = {"ok": True}
+    try:
+        store = ox.Store(path)
+        store.update(request["update"], base_iri=request.get("base"))
+        store.flush()
+    except SyntaxError as exc:
+        body = error_body("syntax", exc)
+    except (OSError, ValueError) as exc:
+        body = error_body("query", exc)
+    sys.stdout.write(json.dumps(body))
+    sys.stdout.flush()
 
 
 def answer(store: ox.Store, request: dict[str, Any], pipe: Pipe) -> None:
@@ -168,4 +195,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--update":
+        run_update(sys.argv[2])
+    else:
+        main()

@@ -7,12 +7,14 @@ write lock as one all-or-nothing unit. ``?default`` is the store's unnamed graph
 queries see as part of the union default graph (boostkg itself keeps every triple in a named
 graph, so it is empty unless an administrator writes to it). POST to ``/graphs`` with no graph
 creates a new graph under ``/graphs/`` and answers 201 with its IRI in ``Location``. The metadata
-graph (PROV-O records) is written only by boostkg: writes to it get 403.
+graph (PROV-O records) is written only by boostkg: writes to it get 403. Every write leaves a
+PROV-O record of who made it in graph/meta, in the same unit (:mod:`boostkg.api.audit`).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -24,9 +26,11 @@ from fastapi.responses import Response
 from rdflib import URIRef
 
 from boostkg.api.admin import require_admin, write_state
+from boostkg.api.audit import StoreWriteRecord
 from boostkg.api.deps import get_app_settings, get_store
 from boostkg.api.negotiation import choose
 from boostkg.api.routes.sparql import META_GRAPH, Params, read_body, run_graph_download
+from boostkg.auth import Steward
 from boostkg.errors import (
     ForbiddenError,
     InputError,
@@ -121,37 +125,57 @@ def _write(
     graph: GraphTarget,
     parts: list[tuple[bytes, RdfFormat]],
     base_iri: str,
+    record: StoreWriteRecord,
     *,
     replace: bool,
 ) -> bool:
-    """Replace or extend ``graph`` with ``parts`` in one unit; whether the graph is new."""
+    """Replace or extend ``graph`` with ``parts`` in one unit with its record; whether the graph is new."""
     with lock:  # type: ignore[attr-defined]
+        record.started = datetime.now(UTC)
         created = not store.has_graph(graph)
         with store.atomic(label=f"graph store write to {graph or 'default graph'}"):
+            before = 0 if replace or created or graph is None else store.triple_count(graph)
             for index, (data, fmt) in enumerate(parts):
                 store.load_into(graph, data, fmt, base_iri=base_iri, replace=replace and index == 0)
+            if graph is not None:
+                size = store.triple_count(graph)
+                record.generated[graph] = size
+                record.triples = size - before
+            record.write(store)
         return created
 
 
-def _delete(store: EmbeddedStore, lock: object, graph: GraphTarget) -> None:
-    """Drop ``graph`` (clear the unnamed one).
+def _delete(store: EmbeddedStore, lock: object, graph: GraphTarget, record: StoreWriteRecord) -> None:
+    """Drop ``graph`` (clear the unnamed one), with its record, in one unit.
 
     Raises:
         NotFoundError: no such graph.
     """
     with lock:  # type: ignore[attr-defined]
-        if graph is None:
-            store.clear_default_graph()
-            return
-        if not store.has_graph(graph):
+        record.started = datetime.now(UTC)
+        if graph is not None and not store.has_graph(graph):
             raise NotFoundError(f"no graph {graph}")
-        with store.atomic(label=f"graph store delete {graph}"):
-            store.drop_graph(graph)
+        with store.atomic(label=f"graph store delete {graph or 'default graph'}"):
+            if graph is None:
+                store.clear_default_graph()
+            else:
+                store.drop_graph(graph)
+                record.removed.append(graph)
+            record.write(store)
 
 
 def _refuse_meta(graph: GraphTarget | NewGraph) -> None:
     if graph == META_GRAPH:
         raise ForbiddenError(f"{META_GRAPH} holds boostkg's PROV-O records and is written only by boostkg")
+
+
+def _record(operation: str, steward: Steward, graph: GraphTarget) -> StoreWriteRecord:
+    record = StoreWriteRecord(operation, steward)
+    if graph is None:
+        record.default_graph = True
+    else:
+        record.targets.append(graph)
+    return record
 
 
 async def _read(request: Request, direct: str | None, *, head: bool) -> Response:
@@ -173,7 +197,7 @@ async def _read(request: Request, direct: str | None, *, head: bool) -> Response
 async def _put_or_post(request: Request, direct: str | None, *, replace: bool) -> Response:
     graph = _target(request, direct, creating=not replace)
     _refuse_meta(graph)
-    await require_admin(request, "Writing a graph")
+    steward = await require_admin(request, "Writing a graph")
     location: str | None = None
     if isinstance(graph, NewGraph):
         location = f"{str(request.base_url).rstrip('/')}/graphs/{uuid.uuid4()}"
@@ -181,8 +205,17 @@ async def _put_or_post(request: Request, direct: str | None, *, replace: bool) -
     body = await read_body(request, get_app_settings(request).max_submission_bytes)
     parts = _parts(request, body)
     base = str(graph) if graph is not None else str(request.url.replace(query=""))
+    record = _record(f"Graph Store {'PUT' if replace else 'POST'}", steward, graph)
+    record.used(body, _media(request))
     created = await run_in_threadpool(
-        _write, get_store(request), write_state(request).write_lock, graph, parts, base, replace=replace
+        _write,
+        get_store(request),
+        write_state(request).write_lock,
+        graph,
+        parts,
+        base,
+        record,
+        replace=replace,
     )
     if location is not None:
         return Response(status_code=201, headers={"Location": location})
@@ -192,9 +225,10 @@ async def _put_or_post(request: Request, direct: str | None, *, replace: bool) -
 async def _remove(request: Request, direct: str | None) -> Response:
     graph = _target(request, direct)
     _refuse_meta(graph)
-    await require_admin(request, "Deleting a graph")
+    steward = await require_admin(request, "Deleting a graph")
     assert not isinstance(graph, NewGraph)
-    await run_in_threadpool(_delete, get_store(request), write_state(request).write_lock, graph)
+    record = _record("Graph Store DELETE", steward, graph)
+    await run_in_threadpool(_delete, get_store(request), write_state(request).write_lock, graph, record)
     return Response(status_code=204)
 
 

@@ -11,25 +11,33 @@ without its terminator, so that clients fail loudly rather than read a truncated
 
 Updates: POST ``application/sparql-update`` or form ``update=``, with an administrator's bearer
 token, optional ``using-graph-uri``/``using-named-graph-uri``; run under the app's write lock as
-one all-or-nothing unit. ``LOAD`` is refused, and so is any change to the metadata graph.
+one all-or-nothing unit, on a copy of the database in a child process that is killed at the update
+deadline (``update_timeout_s``; the store is then unchanged), with a PROV-O record of who made the
+update in graph/meta (:mod:`boostkg.api.audit`) in the same unit. ``LOAD`` is refused, and so is
+any change to the metadata graph (``CLEAR``/``DROP`` ``ALL`` or ``NAMED`` spare it).
 
 ``GET /sparql`` without a query returns the SPARQL 1.1 Service Description.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import cast
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
+from rdflib import URIRef
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from boostkg.api import service_description as service
 from boostkg.api.admin import require_admin, write_state
+from boostkg.api.audit import StoreWriteRecord
 from boostkg.api.deps import get_app_settings, get_store
 from boostkg.api.negotiation import choose
 from boostkg.config import Settings
@@ -46,7 +54,7 @@ from boostkg.errors import (
 )
 from boostkg.namespaces import graph_iri
 from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat
-from boostkg.store.lexer import Scan, is_bounded_lookup, scan, with_using
+from boostkg.store.lexer import Scan, is_bounded_lookup, named_graphs, scan, with_using
 from boostkg.store.workers import QueryJob, QueryWorkers
 
 router = APIRouter()
@@ -58,6 +66,8 @@ QUERY_TYPE = "application/sparql-query"
 UPDATE_TYPE = "application/sparql-update"
 META_GRAPH = graph_iri("meta")
 DOWNLOAD_TIMEOUT_FACTOR = 20
+_EMPTY_FINGERPRINT = hashlib.sha256(b"").hexdigest()
+""":meth:`~boostkg.store.embedded.EmbeddedStore.fingerprint` of an empty or absent graph."""
 IN_PROCESS_MAX_BYTES = 256 * 1024
 """Largest result of a bounded lookup answered in the server process (larger: a worker runs it)."""
 
@@ -346,23 +356,43 @@ async def _rest(
         await chunks.aclose()  # type: ignore[attr-defined]
 
 
-def _apply_update(store: EmbeddedStore, update: str, base_iri: str, lock: object) -> None:
-    """Run an update under the write lock as one unit; refuse (and undo) a change to graph/meta."""
+def _apply_update(
+    store: EmbeddedStore,
+    update: str,
+    base_iri: str,
+    lock: object,
+    record: StoreWriteRecord,
+    timeout_s: float,
+) -> None:
+    """Run an update under the write lock as one unit with its record; refuse (and undo) a change
+    to graph/meta; stop it (nothing changed) past ``timeout_s``."""
+    bulk = bool(scan(update).keywords & {"ALL", "NAMED"})
     with lock:  # type: ignore[attr-defined]
+        record.started = datetime.now(UTC)
         before = store.fingerprint(META_GRAPH)
+        meta = io.BytesIO()
+        if bulk:
+            store.dump(meta, RdfFormat.NTRIPLES, graph=META_GRAPH)
+        graphs_before = store.graph_names()
         with store.atomic(label="SPARQL update"):
-            store.update(update, base_iri=base_iri)
-            if store.fingerprint(META_GRAPH) != before:
+            store.update_isolated(update, base_iri=base_iri, timeout_s=timeout_s)
+            after = store.fingerprint(META_GRAPH)
+            if after != before and bulk and after == _EMPTY_FINGERPRINT:
+                # CLEAR/DROP ALL or NAMED: every graph but boostkg's own records
+                store.load_into(META_GRAPH, meta.getvalue(), RdfFormat.NTRIPLES, replace=True)
+            elif after != before:
                 raise ForbiddenError(
                     f"the update changes {META_GRAPH}, the PROV-O record boostkg keeps of every load; "
                     "it is written only by boostkg itself (nothing was changed)"
                 )
+            record.note_graph_changes(graphs_before, store.graph_names())
+            record.write(store)
 
 
 async def run_update(request: Request, update: str, params: Params) -> Response:
     """Run an administrator's update; 204 when done."""
     settings = get_app_settings(request)
-    await require_admin(request, "SPARQL Update")
+    steward = await require_admin(request, "SPARQL Update")
     _checked_text(update, settings, "update")
     found = scan(update)
     if "LOAD" in found.keywords:
@@ -376,9 +406,14 @@ async def run_update(request: Request, update: str, params: Params) -> Response:
             "using-graph-uri/using-named-graph-uri; use one or the other"
         )
     text = with_using(update, found, list(using), list(using_named))
+    record = StoreWriteRecord("SPARQL Update", steward)
+    record.used(text.encode("utf-8"), UPDATE_TYPE)
+    record.targets = [URIRef(g) for g in named_graphs(text)]
     store = get_store(request)
     lock = write_state(request).write_lock
-    await run_in_threadpool(_apply_update, store, text, _endpoint(request), lock)
+    await run_in_threadpool(
+        _apply_update, store, text, _endpoint(request), lock, record, settings.update_timeout_s
+    )
     return Response(status_code=204)
 
 
