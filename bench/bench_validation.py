@@ -206,7 +206,7 @@ def validate_and_commit(
     report = validate(parsed, shapes, store=store, engine=engine)
     if report.conforms:
         with store.atomic():
-            store.add_triples(graph, parsed.graph)
+            store.add_triples(graph, parsed.content)
     return report
 
 

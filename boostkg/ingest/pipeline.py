@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from rdflib import Dataset, Graph, URIRef
+from rdflib import Dataset, URIRef
 from rdflib.namespace import DCAT, RDF, VOID
 
 from boostkg.auth import Steward
@@ -44,6 +44,7 @@ from boostkg.ingest.submissions import (
 )
 from boostkg.namespaces import META_GRAPH
 from boostkg.store.base import KnowledgeStore
+from boostkg.store.parsing import ParsedTriples
 from boostkg.validation import Shapes, ValidationReport, parse_submission, validate
 
 TRIPLE_MEDIA_TYPES = {
@@ -164,13 +165,15 @@ def _default_graph_of_quads(data: bytes, fmt: str, source: str) -> bytes:
     return out
 
 
-def declared_dataset(graph: Graph, source: str) -> URIRef | None:
+def declared_dataset(data: ParsedTriples, source: str) -> URIRef | None:
     """The IRI of the dataset the submission declares (a void:Dataset or dcat:Dataset), if any.
 
     Raises:
         InputError: it declares more than one.
     """
-    found = {s for cls in DATASET_CLASSES for s in graph.subjects(RDF.type, cls) if isinstance(s, URIRef)}
+    found = {
+        s for s, _p, o in data.with_predicates({RDF.type}) if o in DATASET_CLASSES and isinstance(s, URIRef)
+    }
     if len(found) > 1:
         listed = ", ".join(sorted(found))
         raise InputError(f"declares {len(found)} datasets ({listed}); a submission declares at most one")
@@ -252,14 +255,14 @@ def submit(
         data = _default_graph_of_quads(data, QUAD_MEDIA_TYPES[media], request.source_name)
         media = "application/n-triples"
     parsed = parse_submission(data, media_type=media, source_name=request.source_name)
-    if len(parsed.graph) == 0:
+    if parsed.triples == 0:
         raise InputError("the submission holds no triples", None)
-    dataset = declared_dataset(parsed.graph, request.source_name)
+    dataset = declared_dataset(parsed.content, request.source_name)
     with write_lock if write_lock is not None else nullcontext():
         current = current_of(store, steward.organisation)
         old = _replaced(store, steward, current, request.replaces, dataset)
         own = frozenset(r.graph for r in current) | ({old.graph} if old else frozenset())
-        check_scope(store, steward, parsed.graph, own_graphs=own)
+        check_scope(store, steward, parsed.content, own_graphs=own)
         report = validate(parsed, shapes, store=store)
         if not report.conforms:
             rejected = SubmissionOutcome(
@@ -281,7 +284,7 @@ def submit(
             source=request.source_name,
             sha256=sha256_of(request.data),
             shapes_version=report.shapes_version,
-            triples=len(parsed.graph),
+            triples=parsed.triples,
             started=started,
             ended=now(),
             dataset=dataset,
@@ -290,7 +293,7 @@ def submit(
         with _archived(archive, submission_id, request, outcome.to_json()), store.atomic():
             if old is not None:
                 store.drop_graph(old.graph)
-            store.add_triples(graph, parsed.graph)
+            store.add_triples(graph, parsed.content)
             store.add_triples(META_GRAPH, record_triples(new))
     return outcome
 

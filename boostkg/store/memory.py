@@ -21,6 +21,7 @@ from rdflib.term import Node
 from boostkg.errors import QueryError
 from boostkg.store.base import Term, Triple
 from boostkg.store.embedded import to_oxigraph, to_rdflib
+from boostkg.store.parsing import ParsedTriples
 
 Row = tuple[Term | None, ...]
 
@@ -41,7 +42,8 @@ def _to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
 
 def _from_ox(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Term:
     if isinstance(term, ox.Literal) and term.datatype.value.startswith(LEXICAL_PREFIX):
-        return Literal(term.value, datatype=URIRef(term.datatype.value.removeprefix(LEXICAL_PREFIX)))
+        datatype = URIRef(term.datatype.value.removeprefix(LEXICAL_PREFIX))
+        return Literal(term.value, datatype=datatype, normalize=False)  # as written
     return to_rdflib(term)
 
 
@@ -52,33 +54,20 @@ class MemoryGraph:
     order of the query's variables; equal pyoxigraph terms map to the same rdflib object.
     """
 
-    def __init__(self, triples: Iterable[Triple]) -> None:
+    def __init__(self, triples: Iterable[Triple] = (), *, parsed: ParsedTriples | None = None) -> None:
+        """A graph of ``parsed`` (a parsed document, taken as pyoxigraph terms without conversion)
+        and ``triples`` (rdflib triples, e.g. context fetched from the store)."""
         self._store = ox.Store()
-        # Keyed by identity: the parser shares one object per distinct term, and rdflib's term
-        # hashing is slow. The term itself is kept in the value so that its id stays unique.
-        to_ox: dict[int, tuple[Node, ox.NamedNode | ox.BlankNode | ox.Literal]] = {}
-
-        def convert(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-            known = to_ox[id(term)] = (term, _to_ox(term))
-            return known[1]
-
-        get = to_ox.get
-        quad = ox.Quad
-        default = ox.DefaultGraph()
         quads: list[ox.Quad] = []
-        append = quads.append
-        for s, p, o in triples:
-            ks, kp, ko = get(id(s)), get(id(p)), get(id(o))
-            append(
-                quad(
-                    ks[1] if ks is not None else convert(s),  # type: ignore[arg-type]
-                    kp[1] if kp is not None else convert(p),  # type: ignore[arg-type]
-                    ko[1] if ko is not None else convert(o),
-                    default,
-                )
-            )
+        if parsed is not None:
+            quads.extend(_lexical_quads(parsed))
+        quads.extend(_converted_quads(triples))
         self._store.extend(quads)
         self._from_ox: dict[object, Term] = {}
+
+    def add(self, triples: Iterable[Triple]) -> None:
+        """Add rdflib triples to the graph."""
+        self._store.extend(_converted_quads(triples))
 
     def __len__(self) -> int:
         return len(self._store)
@@ -122,3 +111,53 @@ class MemoryGraph:
                 row.append(term)
             rows.append(tuple(row))
         return rows
+
+
+def _lexical_quads(parsed: ParsedTriples) -> list[ox.Quad]:
+    """The parsed quads, with typed literals under their lexical stand-in datatypes (the quads
+    without such a literal are reused as they are)."""
+    stand_ins: dict[ox.Literal, ox.Literal] = {}
+    quads: list[ox.Quad] = []
+    append = quads.append
+    literal_type = ox.Literal
+    for quad in parsed.quads:
+        o = quad.object
+        if type(o) is not literal_type or o.language is not None:
+            append(quad)
+            continue
+        datatype = o.datatype.value
+        if datatype == _XSD_STRING:
+            append(quad)
+            continue
+        stand_in = stand_ins.get(o)
+        if stand_in is None:
+            stand_in = stand_ins[o] = ox.Literal(o.value, datatype=ox.NamedNode(LEXICAL_PREFIX + datatype))
+        append(ox.Quad(quad.subject, quad.predicate, stand_in, quad.graph_name))
+    return quads
+
+
+def _converted_quads(triples: Iterable[Triple]) -> list[ox.Quad]:
+    # Keyed by identity: rdflib's term hashing is slow and context triples share their terms. The
+    # term itself is kept in the value so that its id stays unique.
+    to_ox: dict[int, tuple[Node, ox.NamedNode | ox.BlankNode | ox.Literal]] = {}
+
+    def convert(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+        known = to_ox[id(term)] = (term, _to_ox(term))
+        return known[1]
+
+    get = to_ox.get
+    quad = ox.Quad
+    default = ox.DefaultGraph()
+    quads: list[ox.Quad] = []
+    append = quads.append
+    for s, p, o in triples:
+        ks, kp, ko = get(id(s)), get(id(p)), get(id(o))
+        append(
+            quad(
+                ks[1] if ks is not None else convert(s),  # type: ignore[arg-type]
+                kp[1] if kp is not None else convert(p),  # type: ignore[arg-type]
+                ko[1] if ko is not None else convert(o),
+                default,
+            )
+        )
+    return quads

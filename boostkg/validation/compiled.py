@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from pyshacl.rdfutil.compare import compare_literal
 from rdflib import BNode, Graph, Literal, URIRef
@@ -214,8 +215,13 @@ def _property_checks(graph: Graph, shape: Node, focus: str, classes: set[URIRef]
     def failing(expression: str) -> str:
         return f"SELECT ?f ?v WHERE {{ {values} FILTER(!({expression})) }}"
 
-    def candidates() -> str:
-        return f"SELECT ?f ?v WHERE {values}"
+    def candidates(certainly_fine: str | None = None) -> str:
+        """The values Python judges; ``certainly_fine``, when given, is a SPARQL expression true
+        only for values Python would accept too, so those never leave the store (an expression
+        that errors keeps the row)."""
+        if certainly_fine is None:
+            return f"SELECT ?f ?v WHERE {values}"
+        return f"SELECT ?f ?v WHERE {{ {values} FILTER(!COALESCE({certainly_fine}, false)) }}"
 
     for predicate in sorted(predicates - _DOCUMENTATION - {SH.path}, key=str):
         objects = list(graph.objects(shape, predicate))
@@ -245,21 +251,26 @@ def _property_checks(graph: Graph, shape: Node, focus: str, classes: set[URIRef]
         elif predicate == SH.pattern:
             if (shape, SH.flags, None) in graph or not isinstance(value, Literal):
                 raise UnsupportedShapeError("sh:flags")
-            yield check("PatternConstraintComponent", candidates(), _pattern(str(value)))
+            fine = _pattern_fine(str(value))
+            yield check("PatternConstraintComponent", candidates(fine), _pattern(str(value)))
         elif predicate in (SH.minLength, SH.maxLength):
             limit = _count(value)
             longest = predicate == SH.maxLength
             name = "MaxLengthConstraintComponent" if longest else "MinLengthConstraintComponent"
-            yield check(name, candidates(), _length(limit, longest))
+            fine = f"!isBlank(?v) && STRLEN(STR(?v)) {'<=' if longest else '>='} {limit}"
+            yield check(name, candidates(fine), _length(limit, longest))
         elif predicate in _RANGES:
             if not isinstance(value, Literal):
                 raise UnsupportedShapeError("range bound is not a literal")
             name, accept = _RANGES[predicate]
-            yield check(name, candidates(), _range(value, accept))
+            yield check(name, candidates(_range_fine(predicate, value)), _range(value, accept))
         elif predicate == SH.lessThanOrEquals:
             if not isinstance(value, URIRef):
                 raise UnsupportedShapeError("sh:lessThanOrEquals with a path")
-            query = f"SELECT DISTINCT ?f ?v ?w WHERE {{ {values} ?f {value.n3()} ?w . }}"
+            query = (
+                f"SELECT DISTINCT ?f ?v ?w WHERE {{ {values} ?f {value.n3()} ?w . "
+                f"FILTER(!COALESCE({_DATES_IN_ORDER}, false)) }}"
+            )
             yield check("LessThanOrEqualsConstraintComponent", query, _less_than_or_equals)
         elif predicate == SH.qualifiedValueShape:
             if (shape, SH.qualifiedValueShapesDisjoint, None) in graph:
@@ -415,6 +426,108 @@ def _conforms(graph: Graph, shape: Node, v: str, depth: int, classes: set[URIRef
         else:
             tests.append(_value_test(graph, predicate, value, v, depth, classes)[1])
     return "(" + " && ".join(tests) + ")" if tests else "true"
+
+
+# --- what the store may rule out before Python judges ---------------------------------------------
+# Candidate queries return every value for Python to judge with pySHACL's rules. Most values pass,
+# and turning 100k of them into rdflib terms costs more than the queries. These expressions are
+# true only for values that Python would accept as well, so the store drops them early; anything
+# they cannot decide (or that errors) still goes to Python.
+
+_LEX_DATE = f"<{lexical_datatype(str(XSD.date))}>"
+_PLAIN_DATE = '"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"'
+_DATES_IN_ORDER = (
+    f"sameTerm(datatype(?v), {_LEX_DATE}) && sameTerm(datatype(?w), {_LEX_DATE}) "
+    f"&& REGEX(STR(?v), {_PLAIN_DATE}) && REGEX(STR(?w), {_PLAIN_DATE}) && STR(?v) <= STR(?w)"
+)
+"""Two xsd:dates written YYYY-MM-DD (no time zone): their text order is their time order."""
+
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,:/_@#%='\"!<>;")
+_ESCAPED = frozenset(".-/+?()[]{}*^$|\\")
+_QUANTIFIER = re.compile(r"\{[0-9]+(?:,[0-9]*)?\}")
+_PYTHON_SPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
+r"""What ``\s`` matches in Python (all below U+3001), written out for the store's dialect."""
+
+
+def _store_pattern(pattern: str) -> str | None:
+    r"""``pattern`` rewritten so that whatever the store's REGEX matches, Python's ``re`` matches
+    too, or ``None`` when that cannot be promised.
+
+    Accepted: plain characters, escaped punctuation, ``.``, anchors, groups without ``(?``,
+    alternation, the quantifiers ``? * + {n} {n,} {n,m}``, and classes of plain characters and
+    ranges. ``\s`` becomes the characters Python counts as white space and ``\d`` becomes
+    ``0-9`` (narrower than Python's Unicode digits: safe). Refused: nested classes, POSIX names and
+    set operations (one dialect reads them, the other does not), ``\w``, ``\b`` and the like.
+    """
+    out: list[str] = []
+    index, in_class = 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            escaped = pattern[index + 1 : index + 2]
+            if escaped == "d":
+                out.append("0-9" if in_class else "[0-9]")
+            elif escaped == "s":
+                out.append(_PYTHON_SPACE if in_class else f"[{_PYTHON_SPACE}]")
+            elif escaped == "S" and not in_class:
+                out.append(f"[^{_PYTHON_SPACE}]")
+            elif escaped and escaped in _ESCAPED:
+                out.append(char + escaped)
+            else:
+                return None
+            index += 2
+            continue
+        if in_class:
+            if char == "[" or pattern.startswith(("&&", "--", "~~"), index):
+                return None
+            if char == "]":
+                in_class = False
+            elif char not in _PLAIN and char not in "-^.$|(){}?*+":
+                return None
+        elif char == "[":
+            if pattern.startswith(("[]", "[^]"), index):
+                return None
+            in_class = True
+        elif char == "{":
+            quantifier = _QUANTIFIER.match(pattern, index)
+            if quantifier is None or not out:
+                return None
+            out.append(quantifier.group())
+            index = quantifier.end()
+            continue
+        elif pattern.startswith("(?", index) or (char not in _PLAIN and char not in "^$.|()?*+"):
+            return None
+        out.append(char)
+        index += 1
+    return None if in_class else "".join(out)
+
+
+def _pattern_fine(pattern: str) -> str | None:
+    rewritten = _store_pattern(pattern)
+    if rewritten is None:
+        return None
+    return f"!isBlank(?v) && REGEX(STR(?v), {Literal(rewritten).n3()})"
+
+
+_EXACT_NUMBERS = (XSD.integer, XSD.decimal)
+_RANGE_OPERATORS: dict[Node, str] = {
+    SH.minInclusive: ">=",
+    SH.minExclusive: ">",
+    SH.maxInclusive: "<=",
+    SH.maxExclusive: "<",
+}
+
+
+def _range_fine(predicate: Node, bound: Literal) -> str | None:
+    """Integers and decimals (short enough to be exact in the store) compared with an integer or
+    decimal bound: the comparison pySHACL makes."""
+    if bound.datatype not in _EXACT_NUMBERS or not isinstance(bound.value, int | Decimal):
+        return None
+    types = " || ".join(f"sameTerm(datatype(?v), <{lexical_datatype(str(t))}>)" for t in _EXACT_NUMBERS)
+    return (
+        f'({types}) && STRLEN(STR(?v)) <= 15 && REGEX(STR(?v), "^[+-]?[0-9]+(\\\\.[0-9]*)?$") '
+        f"&& <{XSD.decimal}>(STR(?v)) {_RANGE_OPERATORS[predicate]} {Decimal(bound.value)}"
+    )
 
 
 # --- value checks done in Python, with pySHACL's rules ---------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from itertools import chain
 
 import pyshacl
 from rdflib import Graph, Literal, URIRef
@@ -109,28 +108,27 @@ def validate(
     The cost grows with the submission, not with the store. ``parsed.graph`` is borrowed and left
     unchanged. Both engines give the same issues (tests/validation/test_engines.py).
     """
-    graph = parsed.graph
     context = fetch_context(parsed.referenced, store=store, reference=reference)
-    added = [t for t in (*context, *shapes.subclass_axioms) if t not in graph]
+    added = [*context, *shapes.subclass_axioms]
     issues: list[Issue] = []
-    triples = _well_typed_triples(parsed)
-    if engine is Engine.AUTO and triples is not None:
-        compiled = _compiled(shapes)
-        memory = MemoryGraph(chain(triples, added))
+    compiled = _compiled(shapes) if engine is Engine.AUTO and _well_typed(parsed) else None
+    if compiled is not None:
+        memory = MemoryGraph(added, parsed=parsed.content)
         try:
             violations = run_checks(memory, compiled)
         except UnsupportedShapeError:
-            issues.extend(_issues(_pyshacl_results(graph, added, shapes.graph), shapes, parsed))
+            issues.extend(_issues(_pyshacl_results(parsed.graph, added, shapes.graph), shapes, parsed))
         else:
             issues.extend(_compiled_issues(violations, shapes, parsed))
             if compiled.leftover is not None:
-                issues.extend(_issues(_pyshacl_results(graph, added, compiled.leftover), shapes, parsed))
+                results = _pyshacl_results(parsed.graph, added, compiled.leftover)
+                issues.extend(_issues(results, shapes, parsed))
     else:
-        issues.extend(_issues(_pyshacl_results(graph, added, shapes.graph), shapes, parsed))
+        issues.extend(_issues(_pyshacl_results(parsed.graph, added, shapes.graph), shapes, parsed))
     issues.sort(key=_issue_order)
     conforms = not any(i.severity is Severity.VIOLATION for i in issues)
     return ValidationReport(
-        conforms=conforms, issues=tuple(issues), shapes_version=shapes.version, triples=len(graph)
+        conforms=conforms, issues=tuple(issues), shapes_version=shapes.version, triples=parsed.triples
     )
 
 
@@ -147,22 +145,16 @@ def _compiled(shapes: Shapes) -> CompiledShapes:
     return compiled
 
 
-def _well_typed_triples(parsed: ParsedSubmission) -> Sequence[Triple] | None:
-    """The submission's triples, or ``None`` when a literal is not valid for its datatype.
-
-    pySHACL treats such literals specially; :func:`parse_submission` refuses them (and hands over
-    the triples it read), but a submission built otherwise may hold some, and is then validated
-    by pySHACL alone."""
-    if parsed.parsed_triples and len(parsed.parsed_triples) == len(parsed.graph):
-        return parsed.parsed_triples
-    triples = list(parsed.graph)
-    if any(isinstance(o, Literal) and o.ill_typed for _s, _p, o in triples):
-        return None
-    return triples
+def _well_typed(parsed: ParsedSubmission) -> bool:
+    """Whether every literal is valid for its datatype. pySHACL treats ill-typed literals
+    specially; :func:`parse_submission` refuses them, but a submission built otherwise may hold
+    some, and is then validated by pySHACL alone."""
+    return not parsed.content.ill_typed()
 
 
 def _pyshacl_results(graph: Graph, added: list[Triple], shapes_graph: Graph) -> Graph:
     """pySHACL's results graph for ``graph`` plus ``added`` (added in place, then removed)."""
+    added = [t for t in added if t not in graph]  # the graph's own triples must stay
     for triple in added:
         graph.add(triple)
     try:

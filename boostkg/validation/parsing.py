@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, XSD
+from rdflib.namespace import XSD
 from rdflib.term import Node
 
 from boostkg.errors import EncodingError, InputError, Location, ParseError
 from boostkg.store.base import RdfFormat, Triple
-from boostkg.store.parsing import parse_triples
+from boostkg.store.parsing import ParsedTriples, parse_triples
 
 MAX_NESTING = 64
 """Deepest nesting of ``[ ]`` / ``( )`` (Turtle) or of objects and arrays (JSON-LD) accepted.
@@ -61,29 +61,49 @@ def media_type_format(media_type: str) -> RdfFormat:
         raise InputError(f"unsupported media type {base or '(none)'!r}; use one of {known}") from None
 
 
-@dataclass
+@dataclass(eq=False)
 class ParsedSubmission:
-    """A parsed submission: its graph, and where each subject is first written in the text.
+    """A parsed submission: its triples, and where each subject is first written in the text.
 
-    ``graph`` is the submitted data alone; validation borrows it and leaves it as it found it.
+    ``content`` holds the triples as the parser read them (pyoxigraph terms, converted to rdflib
+    only on demand); ``graph`` is an rdflib graph of them, built on first use (pySHACL and callers
+    that want rdflib). Validation borrows both and leaves them as it found them.
     """
 
-    graph: Graph
+    content: ParsedTriples = field(repr=False)
     source_name: str
     rdf_format: RdfFormat
     data: bytes = field(repr=False)
     prefixes: dict[str, str]
-    referenced: frozenset[URIRef]
-    """IRIs the submission uses (as subject or object; classes aside) without typing them: things
-    it refers to rather than describes. Validation fetches their context from the graph."""
-    parsed_triples: tuple[Triple, ...] = field(default=(), repr=False, compare=False)
-    """The triples as :func:`parse_submission` read them (every literal well-typed), so that
-    validation need not walk ``graph`` again; empty for a submission built otherwise."""
+
+    @classmethod
+    def of_graph(
+        cls, graph: Graph, *, source_name: str, rdf_format: RdfFormat, data: bytes = b""
+    ) -> ParsedSubmission:
+        """A submission built in code rather than parsed (its literals are not checked)."""
+        prefixes = {prefix: str(namespace) for prefix, namespace in graph.namespaces()}
+        content = ParsedTriples.of_triples(graph, prefixes)
+        return cls(content, source_name, rdf_format, data, prefixes)
 
     @property
     def triples(self) -> int:
         """Number of triples submitted."""
-        return len(self.graph)
+        return len(self.content)
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The submitted triples as an rdflib graph (built on first use)."""
+        graph = Graph()
+        graph.addN((s, p, o, graph) for s, p, o in self.content)
+        for prefix, namespace in self.prefixes.items():
+            graph.bind(prefix, namespace, override=True, replace=True)
+        return graph
+
+    @cached_property
+    def referenced(self) -> frozenset[URIRef]:
+        """IRIs the submission uses (as subject or object; classes aside) without typing them:
+        things it refers to rather than describes. Validation fetches their context from the graph."""
+        return self.content.referenced()
 
     @cached_property
     def positions(self) -> Mapping[Node, tuple[int, int]]:
@@ -93,10 +113,13 @@ class ParsedSubmission:
         the start of a statement; JSON-LD and RDF/XML nodes at the first line naming their IRI.
         Anonymous blank nodes (``[ ]``) have no entry.
         """
+        if not self.data:
+            return {}
         text = self.data.decode("utf-8")
+        subjects = self.content.subjects()
         if self.rdf_format in (RdfFormat.TURTLE, RdfFormat.NTRIPLES):
-            return _turtle_positions(text, self.graph, self.prefixes)
-        return _iri_positions(text, self.graph)
+            return _turtle_positions(text, subjects, self.prefixes)
+        return _iri_positions(text, subjects)
 
     def position(self, node: Node) -> tuple[int | None, int | None]:
         """(line, column) of a subject, or (None, None) when it is not written as a subject."""
@@ -129,21 +152,9 @@ def parse_submission(data: bytes, *, media_type: str, source_name: str) -> Parse
         _check_rdfxml(text, source_name)
     else:
         _check_nesting(text, source_name)
-    parsed = parse_triples(data, rdf_format, source=source_name)
-    graph = Graph()
-    graph.addN((s, p, o, graph) for s, p, o in parsed.triples)
-    for prefix, namespace in parsed.prefixes.items():
-        graph.bind(prefix, namespace, override=True, replace=True)
-    submission = ParsedSubmission(
-        graph=graph,
-        source_name=source_name,
-        rdf_format=rdf_format,
-        data=data,
-        prefixes=dict(parsed.prefixes),
-        referenced=_referenced(parsed.triples),
-        parsed_triples=tuple(parsed.triples),
-    )
-    _check_terms(submission, parsed.triples, parsed.ill_typed)
+    content = parse_triples(data, rdf_format, source=source_name)
+    submission = ParsedSubmission(content, source_name, rdf_format, data, dict(content.prefixes))
+    _check_terms(submission)
     return submission
 
 
@@ -231,38 +242,18 @@ def _check_rdfxml(text: str, source: str) -> None:
             )
 
 
-def _referenced(triples: list[Triple]) -> frozenset[URIRef]:
-    """IRIs used (as subject or object, classes aside) that the submission does not type."""
-    typed: set[Node] = set()
-    used: set[URIRef] = set()
-    for s, p, o in triples:
-        if p == RDF.type:
-            typed.add(s)
-        elif isinstance(o, URIRef):
-            used.add(o)
-        if isinstance(s, URIRef):
-            used.add(s)
-    return frozenset(used - typed)
-
-
-def _check_terms(
-    submission: ParsedSubmission, triples: list[Triple], ill_typed: list[tuple[Triple, Literal]]
-) -> None:
+def _check_terms(submission: ParsedSubmission) -> None:
     """Every IRI absolute and well-formed; every literal valid for its datatype."""
-    bad_literals = list(ill_typed)
-    seen: set[Node] = set()
-    for triple in triples:
-        for term in triple:
-            if term in seen:
-                continue
-            seen.add(term)
-            if isinstance(term, URIRef) and not _ABSOLUTE_IRI.match(term):
-                raise InputError(
-                    f"IRI <{term}> is not absolute or has characters not allowed in IRIs (e.g. spaces)",
-                    _where(submission, triple),
-                )
-            if isinstance(term, Literal) and term.datatype == XSD.gYear and not _GYEAR.match(term):
-                bad_literals.append((triple, term))
+    content = submission.content
+    for iri in sorted(content.iris()):
+        if not _ABSOLUTE_IRI.match(iri):
+            term = URIRef(iri)
+            about = content.about([term]) or [t for t in content if term in t]
+            raise InputError(
+                f"IRI <{iri}> is not absolute or has characters not allowed in IRIs (e.g. spaces)",
+                _where(submission, about[0]),
+            )
+    bad_literals = content.ill_typed(also=_bad_gyear)
     if bad_literals:
         triple, literal = bad_literals[0]
         more = f" (and {len(bad_literals) - 1} more)" if len(bad_literals) > 1 else ""
@@ -273,15 +264,21 @@ def _check_terms(
         )
 
 
+def _bad_gyear(literal: Literal) -> bool:
+    """rdflib accepts some years XML Schema does not (e.g. ``"24"``); so does not this check."""
+    return literal.datatype == XSD.gYear and not _GYEAR.match(literal)
+
+
 def _where(submission: ParsedSubmission, triple: Triple) -> Location:
     line, column = submission.position(triple[0])
     return Location(submission.source_name, line, column)
 
 
-def _turtle_positions(text: str, graph: Graph, prefixes: dict[str, str]) -> dict[Node, tuple[int, int]]:
+def _turtle_positions(
+    text: str, subjects: set[Node], prefixes: dict[str, str]
+) -> dict[Node, tuple[int, int]]:
     """Subjects at the start of a statement: the first token of a line that follows a line ending
     a statement (``.``), a directive, or nothing."""
-    subjects = set(graph.subjects(unique=True))
     found: dict[Node, tuple[int, int]] = {}
     at_statement_start = True
     for number, line in enumerate(text.splitlines(), start=1):
@@ -314,10 +311,10 @@ def _resolve(token: str, prefixes: dict[str, str]) -> Node | None:
     return URIRef(namespace + local.rstrip(".").replace("\\", ""))
 
 
-def _iri_positions(text: str, graph: Graph) -> dict[Node, tuple[int, int]]:
+def _iri_positions(text: str, subjects: set[Node]) -> dict[Node, tuple[int, int]]:
     found: dict[Node, tuple[int, int]] = {}
     lines = text.splitlines()
-    for subject in set(graph.subjects(unique=True)):
+    for subject in subjects:
         if not isinstance(subject, URIRef):
             continue
         needle = f'"{subject}"'

@@ -39,5 +39,5 @@ def load_reference_graph(ontology_dir: Path, data_dir: Path) -> Graph:
         if not path.is_file():
             raise InputNotFoundError(path)
         parsed = parse_triples(path.read_bytes(), RdfFormat.TURTLE, source=str(path))
-        graph.addN((s, p, o, graph) for s, p, o in parsed.triples)
+        graph.addN((s, p, o, graph) for s, p, o in parsed)
     return graph

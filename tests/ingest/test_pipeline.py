@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from rdflib import Graph, URIRef
+from rdflib import URIRef
 
 from boostkg.auth import Steward
 from boostkg.config import Settings
@@ -16,6 +16,8 @@ from boostkg.ingest.pipeline import SubmissionRequest, declared_dataset, media_t
 from boostkg.ingest.scope import find_offences
 from boostkg.ingest.submissions import Status, get_submission, list_submissions
 from boostkg.store import EmbeddedStore, open_store
+from boostkg.store.base import RdfFormat
+from boostkg.store.parsing import ParsedTriples, parse_triples
 from boostkg.validation import Shapes, load_shapes
 
 ID = "https://w3id.org/boostkg/id/"
@@ -70,8 +72,8 @@ def send(kg: EmbeddedStore, shapes: Shapes, who: Steward, text: str, **kw: str |
     return outcome.id
 
 
-def graph_of(text: str) -> Graph:
-    return Graph().parse(data=HEAD + text, format="turtle")
+def graph_of(text: str) -> ParsedTriples:
+    return parse_triples((HEAD + text).encode(), RdfFormat.TURTLE, source="t.ttl")
 
 
 def test_accepted_submission_is_recorded_and_listed(kg: EmbeddedStore, shapes: Shapes) -> None:
@@ -215,3 +217,21 @@ def test_two_declared_datasets_are_refused() -> None:
 )
 def test_media_types(declared: str, name: str | None, expected: str) -> None:
     assert media_type_of(declared, name) == expected
+
+
+def test_blank_node_labels_stay_local_to_their_submission(kg: EmbeddedStore, shapes: Shapes) -> None:
+    """Two submissions that both write ``_:addr`` describe two different nodes in the store, and a
+    triple stated twice in one file is one triple."""
+    text = (
+        sme("{slug}").rstrip(" .\n")
+        + " ;\n  rdfs:seeAlso _:addr .\n"
+        + '_:addr rdfs:label "Front desk"@en .\n_:addr rdfs:label "Front desk"@en .\n'
+    )
+    first = send(kg, shapes, TIT, text.replace("{slug}", "alpha"))
+    second = send(kg, shapes, TIT, text.replace("{slug}", "beta"))
+    rows = kg.select(
+        'SELECT DISTINCT ?b WHERE { ?b <http://www.w3.org/2000/01/rdf-schema#label> "Front desk"@en }'
+    )
+    assert len(rows) == 2
+    assert all(str(row["b"]) != "addr" for row in rows)
+    assert get_submission(kg, first).triples == get_submission(kg, second).triples == 8
