@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -30,23 +32,57 @@ def shared_data() -> Path:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def cordis_store(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A store after ``boostkg main --no-serve``, ``import cordis`` and ``infer``, built once per
-    session by the real command line (~1 min) and shared: tests must not write to it (copy it)."""
-    base = tmp_path_factory.mktemp("cordis")
-    store = base / "store"
+@dataclass(frozen=True)
+class MainLoaded:
+    """What ``boostkg main --no-serve`` left in ``base``: the store, and what it printed."""
+
+    base: Path
+    store: Path
+    output: str
+
+
+def _boostkg(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``boostkg`` (no inherited BOOSTKG_ settings) and require exit 0."""
     boostkg = Path(sys.executable).with_name("boostkg")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOOSTKG_")}
-    for args in (
-        ("main", "--no-serve", "--store", str(store)),
-        ("import", "cordis", str(shared_data / "cordis-h2020"), "--store", str(store)),
-        ("infer", "--store", str(store)),
-    ):
-        done = subprocess.run(
-            [str(boostkg), *args], cwd=base, env=env, capture_output=True, text=True, timeout=900, check=False
-        )
-        assert done.returncode == 0, done.stderr
+    env.update(COLUMNS="250", NO_COLOR="1", TERM="dumb")
+    done = subprocess.run(
+        [str(boostkg), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=900,
+        check=False,
+    )
+    assert done.returncode == 0, f"boostkg {' '.join(args)} -> {done.returncode}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="session")
+def main_loaded(tmp_path_factory: pytest.TempPathFactory) -> MainLoaded:
+    """``boostkg main --no-serve`` run once per session by the real command line in a fresh folder
+    (``base``; its load report is base/reports/load-report.html). Shared: tests must not write to
+    ``store`` (copy it first; a server needs its own copy too, the store is locked while open)."""
+    base = tmp_path_factory.mktemp("main")
+    store = base / "store"
+    done = _boostkg("main", "--no-serve", "--store", str(store), cwd=base)
+    return MainLoaded(base, store, done.stdout)
+
+
+@pytest.fixture(scope="session")
+def cordis_store(
+    shared_data: Path, main_loaded: MainLoaded, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A store after ``boostkg main --no-serve``, ``import cordis`` and ``infer``, built once per
+    session by the real command line (~1 min; main's store is copied from ``main_loaded``) and
+    shared: tests must not write to it (copy it)."""
+    base = tmp_path_factory.mktemp("cordis")
+    store = base / "store"
+    shutil.copytree(main_loaded.store, store)
+    _boostkg("import", "cordis", str(shared_data / "cordis-h2020"), "--store", str(store), cwd=base)
+    _boostkg("infer", "--store", str(store), cwd=base)
     return store
 
 

@@ -1,8 +1,11 @@
-"""The ``boostkg`` command line, end to end: the installed console script run in subprocesses on
-stores under tmp_path (never the default store).
+"""The ``boostkg`` command line, end to end, on stores under tmp_path (never the default store).
 
-One store loaded by ``boostkg main --no-serve`` is shared by the module for reading; tests that
-write work on a copy of it or on a fresh store.
+Every command family runs at least once as the installed console script in a subprocess (main,
+stats, query, export, load, import, --help); the other cases run the same entry point in this
+process (tests/cli_in_process.py), which saves ~1.5 s of start-up each.
+
+One store loaded by ``boostkg main --no-serve`` (the session's, tests/conftest.py) is shared for
+reading; tests that write work on a copy of it or on a fresh store.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDFS
 
 from boostkg.store import open_store
+from tests.cli_in_process import boostkg_in_process
+from tests.conftest import MainLoaded
 
 pytestmark = pytest.mark.subprocess
 
@@ -51,7 +56,7 @@ def _env(**extra: str) -> dict[str, str]:
 def boostkg(
     *args: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``boostkg ARGS`` to completion and require exit 0."""
+    """Run ``boostkg ARGS`` in a subprocess to completion and require exit 0."""
     result = subprocess.run(
         [str(BOOSTKG), *map(str, args)],
         cwd=cwd,
@@ -62,6 +67,15 @@ def boostkg(
         timeout=timeout,
         check=False,
     )
+    assert result.returncode == 0, (
+        f"boostkg {' '.join(map(str, args))} -> {result.returncode}\n{result.stderr}"
+    )
+    return result
+
+
+def here(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``boostkg ARGS`` in this process (same entry point, argv, environment) and require exit 0."""
+    result = boostkg_in_process(*args, cwd=cwd, env=env, columns=250)
     assert result.returncode == 0, (
         f"boostkg {' '.join(map(str, args))} -> {result.returncode}\n{result.stderr}"
     )
@@ -108,11 +122,10 @@ class Loaded:
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
-    base = tmp_path_factory.mktemp("cli")
-    store = base / "store"
-    result = boostkg("main", "--no-serve", "--store", store, cwd=base)
-    return Loaded(base, store, result.stdout, stats(store, base))
+def loaded(main_loaded: MainLoaded) -> Loaded:
+    """The session's ``boostkg main --no-serve`` store (read-only here) and its ``boostkg stats``."""
+    base, store = main_loaded.base, main_loaded.store
+    return Loaded(base, store, main_loaded.output, stats(store, base))
 
 
 @pytest.fixture
@@ -160,9 +173,13 @@ NO_STORE = {(), ("import",), ("reason",), ("docs",), ("submit",), ("token",)}
 which talks to a server)."""
 
 
+HELP_IN_SUBPROCESS = ((), ("import", "cordis"))
+"""Help run by the installed script (the top level and a nested command); the rest in-process."""
+
+
 @pytest.fixture(scope="module")
 def helps(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, ...], tuple[int, str]]:
-    """``boostkg [COMMAND] --help`` for every command, run side by side (they open no store)."""
+    """``boostkg [COMMAND] --help`` for every command (they open no store)."""
     cwd = tmp_path_factory.mktemp("help")
     procs = {
         cmd: subprocess.Popen(
@@ -174,9 +191,13 @@ def helps(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, ...], tup
             text=True,
             encoding="utf-8",
         )
-        for cmd in COMMANDS
+        for cmd in HELP_IN_SUBPROCESS
     }
     results: dict[tuple[str, ...], tuple[int, str]] = {}
+    for cmd in COMMANDS:
+        if cmd not in procs:
+            done = boostkg_in_process(*cmd, "--help", cwd=cwd, columns=250)
+            results[cmd] = (done.returncode, done.stdout + done.stderr)
     for cmd, proc in procs.items():
         out, _ = proc.communicate(timeout=120)
         results[cmd] = (proc.returncode, out)
@@ -248,10 +269,10 @@ def test_query_inline_as_table(loaded: Loaded) -> None:
 
 
 def test_query_ask_as_table(loaded: Loaded) -> None:
-    yes = boostkg(
+    yes = here(
         "query", "--store", loaded.store, f"ASK {{ <{TIT}> <{ICF}coordinates> <{BOOST}> }}", cwd=loaded.base
     )
-    no = boostkg(
+    no = here(
         "query", "--store", loaded.store, f"ASK {{ <{BOOST}> <{ICF}coordinates> <{TIT}> }}", cwd=loaded.base
     )
     assert yes.stdout.strip() == "yes"
@@ -259,7 +280,7 @@ def test_query_ask_as_table(loaded: Loaded) -> None:
 
 
 def test_query_from_file_as_csv(loaded: Loaded) -> None:
-    out = boostkg(
+    out = here(
         "query",
         "--store",
         loaded.store,
@@ -274,7 +295,7 @@ def test_query_from_file_as_csv(loaded: Loaded) -> None:
 
 
 def test_query_by_name_as_json(loaded: Loaded) -> None:
-    out = boostkg(
+    out = here(
         "query", "--store", loaded.store, "--name", "select-coordinators", "--format", "json", cwd=loaded.base
     ).stdout
     doc = json.loads(out)
@@ -284,13 +305,13 @@ def test_query_by_name_as_json(loaded: Loaded) -> None:
 
 
 def test_query_by_name_as_table(loaded: Loaded) -> None:
-    out = boostkg("query", "--store", loaded.store, "--name", "select-coordinators", cwd=loaded.base).stdout
+    out = here("query", "--store", loaded.store, "--name", "select-coordinators", cwd=loaded.base).stdout
     assert "Transilvania IT Cluster" in out
     assert re.search(r"^\d+ rows$", out, re.MULTILINE)
 
 
 def test_construct_by_name_as_turtle(loaded: Loaded) -> None:
-    out = boostkg(
+    out = here(
         "query",
         "--store",
         loaded.store,
@@ -311,7 +332,7 @@ def test_construct_by_name_as_turtle(loaded: Loaded) -> None:
 
 def test_construct_as_ntriples(loaded: Loaded) -> None:
     sparql = f"CONSTRUCT {{ ?o <{ICF}coordinates> ?p }} WHERE {{ ?o <{ICF}coordinates> ?p }}"
-    out = boostkg("query", "--store", loaded.store, "--format", "ntriples", sparql, cwd=loaded.base).stdout
+    out = here("query", "--store", loaded.store, "--format", "ntriples", sparql, cwd=loaded.base).stdout
     g = Graph().parse(data=out, format="nt")
     assert (URIRef(TIT), URIRef(ICF + "coordinates"), URIRef(BOOST)) in g
 
@@ -327,7 +348,7 @@ def _distinct_union_triples(loaded: Loaded) -> int:
 
 @pytest.mark.parametrize(("fmt", "rdflib_format"), [("nquads", "nquads"), ("trig", "trig")])
 def test_export_dataset_round_trips(loaded: Loaded, fmt: str, rdflib_format: str) -> None:
-    out = boostkg("export", "--store", loaded.store, "--format", fmt, cwd=loaded.base).stdout
+    out = here("export", "--store", loaded.store, "--format", fmt, cwd=loaded.base).stdout
     ds = Dataset()
     ds.parse(data=out, format=rdflib_format)
     per_graph: dict[str, int] = {}
@@ -339,7 +360,7 @@ def test_export_dataset_round_trips(loaded: Loaded, fmt: str, rdflib_format: str
 
 @pytest.mark.parametrize(("fmt", "rdflib_format"), [("turtle", "turtle"), ("jsonld", "json-ld")])
 def test_export_union_round_trips(loaded: Loaded, fmt: str, rdflib_format: str) -> None:
-    out = boostkg("export", "--store", loaded.store, "--format", fmt, cwd=loaded.base).stdout
+    out = here("export", "--store", loaded.store, "--format", fmt, cwd=loaded.base).stdout
     g = Graph().parse(data=out, format=rdflib_format)
     assert len(g) == _distinct_union_triples(loaded)
     assert len(g) <= loaded.stats.quads
@@ -375,7 +396,7 @@ def test_load_file_into_graph_named_after_it_then_reload_replaces(
 ) -> None:
     source = FIXTURES / "example-actors.ttl"
     graph = GRAPH + "example-actors"
-    first = boostkg("load", "--store", copy_of_loaded, source, cwd=tmp_path).stdout
+    first = here("load", "--store", copy_of_loaded, source, cwd=tmp_path).stdout
     assert re.search(rf"loaded\s+6 triples into {re.escape(graph)}", first)
     assert count_in_graph(copy_of_loaded, graph) == 6
 
@@ -383,18 +404,18 @@ def test_load_file_into_graph_named_after_it_then_reload_replaces(
     sparql = f"""SELECT ?label ?code WHERE {{
         ?actor <{RDFS.label}> ?label ; <{ICF}inRegion> ?region . ?region <{ICF}nutsCode> ?code .
         FILTER(STRSTARTS(STR(?actor), "{TEST_NS}")) }} ORDER BY ?code"""
-    out = boostkg("query", "--store", copy_of_loaded, "--format", "csv", sparql, cwd=tmp_path).stdout
+    out = here("query", "--store", copy_of_loaded, "--format", "csv", sparql, cwd=tmp_path).stdout
     rows = [(r["label"], r["code"]) for r in csv.DictReader(io.StringIO(out))]
     assert rows == [("Varna Grid (test actor)", "BG33"), ("Cluj Robotics (test actor)", "RO11")]
 
-    again = boostkg("load", "--store", copy_of_loaded, source, cwd=tmp_path).stdout
+    again = here("load", "--store", copy_of_loaded, source, cwd=tmp_path).stdout
     assert re.search(rf"loaded\s+6 triples into {re.escape(graph)}", again)
     assert count_in_graph(copy_of_loaded, graph) == 6
 
 
 def test_load_into_a_given_graph(copy_of_loaded: Path, tmp_path: Path) -> None:
     graph = "https://example.org/boostkg-test/graph/custom"
-    boostkg("load", "--store", copy_of_loaded, "--graph", graph, FIXTURES / "other-actors.ttl", cwd=tmp_path)
+    here("load", "--store", copy_of_loaded, "--graph", graph, FIXTURES / "other-actors.ttl", cwd=tmp_path)
     assert count_in_graph(copy_of_loaded, graph) == 2
     assert count_in_graph(copy_of_loaded, GRAPH + "other-actors") == 0
 
@@ -421,14 +442,14 @@ def test_boostkg_store_variable_is_honoured_without_store_option(tmp_path: Path)
     boostkg("load", FIXTURES / "example-actors.ttl", cwd=tmp_path, env=env)
     assert env_store.is_dir()
     assert not (tmp_path / "var").exists(), "the default ./var/store was used"
-    out = boostkg("stats", cwd=tmp_path, env=env).stdout
+    out = here("stats", cwd=tmp_path, env={"BOOSTKG_STORE": str(env_store)}).stdout
     assert f"{GRAPH}example-actors" in out
     assert count_in_graph(env_store, GRAPH + "example-actors") == 6
 
 
 def test_store_option_wins_over_the_variable(tmp_path: Path) -> None:
-    env = _env(BOOSTKG_STORE=str(tmp_path / "from-env"))
-    boostkg("load", "--store", tmp_path / "explicit", FIXTURES / "other-actors.ttl", cwd=tmp_path, env=env)
+    env = {"BOOSTKG_STORE": str(tmp_path / "from-env")}
+    here("load", "--store", tmp_path / "explicit", FIXTURES / "other-actors.ttl", cwd=tmp_path, env=env)
     assert (tmp_path / "explicit").is_dir()
     assert not (tmp_path / "from-env").exists()
 
