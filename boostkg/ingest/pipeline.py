@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 from rdflib import Dataset, URIRef
-from rdflib.namespace import DCAT, RDF, VOID
+from rdflib.namespace import DCAT, VOID
 
 from boostkg.auth import Steward
 from boostkg.errors import (
@@ -171,9 +171,7 @@ def declared_dataset(data: ParsedTriples, source: str) -> URIRef | None:
     Raises:
         InputError: it declares more than one.
     """
-    found = {
-        s for s, _p, o in data.with_predicates({RDF.type}) if o in DATASET_CLASSES and isinstance(s, URIRef)
-    }
+    found = {s for s, _cls in data.instances(DATASET_CLASSES) if isinstance(s, URIRef)}
     if len(found) > 1:
         listed = ", ".join(sorted(found))
         raise InputError(f"declares {len(found)} datasets ({listed}); a submission declares at most one")

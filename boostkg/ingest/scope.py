@@ -186,20 +186,19 @@ def find_offences(
     reserved = {s for s in all_subjects if is_reserved(s)}
     offences += [Offence(t, f"{t[0]} is an ontology or reference term") for t in data.about(reserved)]
     vocabulary: set[Node] = set()
-    for triple in data.with_predicates({RDF.type, *SCHEMA_PREDICATES}):
-        s, p, o = triple
-        if s in reserved:
-            continue
-        if p == RDF.type and o in SCHEMA_CLASSES:
-            offences.append(Offence(triple, "declares vocabulary; change the ontology instead"))
+    for s, cls in data.instances(SCHEMA_CLASSES):
+        if s not in reserved:
+            offences.append(Offence((s, RDF.type, cls), "declares vocabulary; change the ontology instead"))
             vocabulary.add(s)
-        elif p in SCHEMA_PREDICATES and is_reserved(o):
+    for triple in data.with_predicates(SCHEMA_PREDICATES):
+        s, _p, o = triple
+        if s not in reserved and is_reserved(o):
             offences.append(Offence(triple, f"redefines the ontology term {o}"))
             vocabulary.add(s)
     subjects = {s for s in all_subjects if isinstance(s, URIRef)} - reserved - vocabulary
     if not subjects:
         return offences
-    ordered = sorted(subjects)
+    ordered = sorted(subjects, key=str)  # rdflib's own ordering is slow
     described = _graphs_describing(store, ordered)
     foreign: set[URIRef] = set()
     reasons: dict[Node, str] = {}
@@ -212,7 +211,7 @@ def find_offences(
         elif graphs - own_graphs:
             foreign.add(subject)
     if foreign and not steward.admin:
-        lane = _in_lane(store, steward, sorted(foreign))
+        lane = _in_lane(store, steward, sorted(foreign, key=str))
         for subject in foreign - lane:
             others = sorted(str(g) for g in described[subject] - own_graphs - {INFERRED_GRAPH})
             reasons[subject] = (

@@ -169,6 +169,18 @@ class ParsedTriples:
                 found[o] = ((self.term(s), self.term(p), literal), literal)
         return list(found.values())
 
+    def instances(self, classes: Collection[URIRef]) -> list[tuple[Node, URIRef]]:
+        """(subject, class) for every ``rdf:type`` triple whose class is one of ``classes``."""
+        wanted = {ox.NamedNode(str(c)) for c in classes} & self._classes
+        if not wanted:
+            return []
+        rdf_type = _RDF_TYPE
+        return [
+            (self.term(s), URIRef(o.value))
+            for s, p, o, _g in self.quads
+            if p == rdf_type and o in wanted and isinstance(o, ox.NamedNode)
+        ]
+
     def with_predicates(self, predicates: Collection[URIRef]) -> list[Triple]:
         """The triples whose predicate is one of ``predicates``."""
         wanted = {ox.NamedNode(str(p)) for p in predicates} & self._predicates
