@@ -127,6 +127,11 @@ class NotFoundError(BoostKGError):
     """A resource named in a request (a submission, a token) does not exist."""
 
 
+class ConflictError(BoostKGError):
+    """A request conflicts with the current state of a resource: e.g. replacing or withdrawing a
+    submission that is no longer current (already withdrawn or replaced)."""
+
+
 class NotConformingError(BoostKGError):
     """A submission breaks SHACL core shapes; ``outcome`` is the submission's JSON, carrying the
     whole validation report (every violation)."""

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from boostkg.errors import (
     AuthError,
     BoostKGError,
+    ConflictError,
     ForbiddenError,
     InputError,
     InputNotFoundError,
@@ -29,6 +30,7 @@ PROBLEM_JSON = "application/problem+json"
 _STATUS: tuple[tuple[type[BoostKGError], int, str], ...] = (
     (InputNotFoundError, 404, "not-found"),
     (NotFoundError, 404, "not-found"),
+    (ConflictError, 409, "conflict"),
     (AuthError, 401, "unauthorized"),
     (ForbiddenError, 403, "forbidden"),
     (UriTooLongError, 414, "uri-too-long"),

@@ -21,6 +21,7 @@ from rdflib.namespace import DCAT, VOID
 
 from boostkg.auth import Steward
 from boostkg.errors import (
+    ConflictError,
     ForbiddenError,
     InputError,
     NotConformingError,
@@ -192,7 +193,7 @@ def _replaced(
                 f"submission {replaces} belongs to {old.organisation}, not to your organisation"
             )
         if old.status is not Status.accepted:
-            raise InputError(
+            raise ConflictError(
                 f"submission {replaces} is {old.status.value}; only a current one can be replaced"
             )
         return old
@@ -241,6 +242,7 @@ def submit(
         InputError / ParseError / EncodingError: empty, unreadable or malformed (line, column).
         ForbiddenError: triples outside the steward's lane (named), or replacing another's submission.
         NotFoundError: ``replaces`` names no submission.
+        ConflictError: ``replaces`` names a submission that is no longer current.
         NotConformingError: core shapes are broken; carries the outcome with every violation.
     """
     started = now()
@@ -309,7 +311,7 @@ def withdraw(
     Raises:
         NotFoundError: no such submission.
         ForbiddenError: it belongs to another organisation (admins may withdraw any).
-        InputError: it is no longer current (already withdrawn or replaced).
+        ConflictError: it is no longer current (already withdrawn or replaced).
     """
     with write_lock if write_lock is not None else nullcontext():
         record = get_submission(store, submission_id)
@@ -318,7 +320,7 @@ def withdraw(
                 f"submission {submission_id} belongs to {record.organisation}, not to your organisation"
             )
         if record.status is not Status.accepted:
-            raise InputError(f"submission {submission_id} is already {record.status.value}")
+            raise ConflictError(f"submission {submission_id} is already {record.status.value}")
         with store.atomic():
             store.drop_graph(record.graph)
             store.add_triples(META_GRAPH, withdrawal_triples(record, steward, when or now()))

@@ -312,7 +312,7 @@ def test_replaces_parameter_replaces_a_named_submission(server: Server, ana: str
     assert second["replaces"] == first["id"]
     assert httpx.get(f"{server.url}/submissions/{first['id']}").json()["status"] == "replaced"
     again = server.post(actors("by-id-v3", 1), ana, replaces=first["id"])
-    assert again.status_code == 400  # only a current submission can be replaced
+    assert again.status_code == 409  # only a current submission can be replaced
     assert "replaced" in again.json()["detail"]
 
 
@@ -352,7 +352,9 @@ def test_withdraw_drops_the_graph_and_keeps_the_record(server: Server, ana: str)
         "Ana Pop",
         2 * TRIPLES_PER_ACTOR,
     )
-    assert httpx.delete(f"{server.url}/submissions/{posted['id']}", headers=auth).status_code == 400
+    again = httpx.delete(f"{server.url}/submissions/{posted['id']}", headers=auth)
+    assert again.status_code == 409  # withdrawn already: conflicts with its state
+    assert "already withdrawn" in again.json()["detail"]
 
 
 def test_the_shipped_ro11_example_is_accepted_from_the_ro11_steward(server: Server) -> None:

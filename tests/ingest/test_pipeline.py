@@ -11,7 +11,7 @@ from rdflib import URIRef
 
 from boostkg.auth import Steward
 from boostkg.config import Settings
-from boostkg.errors import ForbiddenError, InputError, NotConformingError, StoreError
+from boostkg.errors import ConflictError, ForbiddenError, InputError, NotConformingError, StoreError
 from boostkg.ingest.pipeline import SubmissionRequest, declared_dataset, media_type_of, submit, withdraw
 from boostkg.ingest.scope import find_offences
 from boostkg.ingest.submissions import Status, get_submission, list_submissions
@@ -161,7 +161,7 @@ def test_dataset_resubmission_replaces_and_withdrawal_keeps_history(
     gone = withdraw(kg, TIT, second)
     assert gone.status is Status.withdrawn
     assert kg.triple_count(new.graph) == 0
-    with pytest.raises(InputError, match="already withdrawn"):
+    with pytest.raises(ConflictError, match="already withdrawn"):
         withdraw(kg, TIT, second)
     assert [r.status for r in list_submissions(kg)] == [Status.replaced, Status.withdrawn]
 
