@@ -16,6 +16,12 @@ Protocol (the same for every method, in one run):
 
 The corridor method's weights are fitted on an inner split that ends before the cut-off
 (``cutoff-2``..``cutoff-1`` → ``cutoff``) and never see the test years.
+
+Themed back-test (the corridor names themes): the history is still every project (the method
+switches its theme components on, :meth:`~boostkg.analysis.methods.History.focus`), but a true
+pair is a first tie in a later project *of the theme*, and the focal actors are those of the
+theme. One more row, ``corridor-theme-blind``, ranks with the same method without the theme
+components (the shipped theme-blind weights), so the table shows what the theme adds.
 """
 
 from __future__ import annotations
@@ -28,12 +34,14 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from boostkg.analysis.corridor import Corridor, resolve
-from boostkg.analysis.fitting import FittedWeights, fit_weights
+from boostkg.analysis.fitting import FittedWeights, fit_pooled, fit_weights
 from boostkg.analysis.methods import History, IntArray, Method, candidate_scores, learn
 from boostkg.analysis.projection import Projection
 
 BLOCK = 256
 K = 10
+THEME_BLIND = "corridor-theme-blind"
+"""The row of a themed back-test that ranks without the theme components."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,8 @@ class BacktestResult:
 
     def best_baseline(self, metric: str, *, newcomers: bool = False) -> Scores:
         rows = self.newcomers if newcomers else self.all
-        baselines = [s for s in rows if s.method not in (Method.corridor.value, Method.random.value)]
+        mine = (Method.corridor.value, Method.random.value, THEME_BLIND)
+        baselines = [s for s in rows if s.method not in mine]
         return max(baselines, key=lambda s: float(getattr(s, metric)))
 
     def method(self, name: str, *, newcomers: bool = False) -> Scores:
@@ -154,14 +163,44 @@ def evaluate(
 def _setup(
     projection: Projection, corridor: Corridor, *, learn_from: int, cutoff: int, test_until: int
 ) -> tuple[History, IntArray, IntArray, sp.csr_matrix]:
+    """(history, focal sources, candidates, truth); the history is focused on the corridor's
+    themes and the truth restricted to the themes' projects when it names any."""
     history = learn(projection, since=learn_from, until=cutoff)
     sides = resolve(corridor, projection, history=history.project_mask)
     candidates = sides.targets[history.n_projects[sides.targets] > 0]
     years = projection.project_years
     test = (years > cutoff) & (years <= test_until)
+    if sides.theme_projects is not None:
+        history = history.focus(sides.theme_projects, sides.declared, sides.corridor.themes)
+        test &= sides.theme_projects
     truth = new_ties(projection, history, test, sides.sources, candidates)
     has_truth = np.asarray(truth.sum(axis=1)).ravel() > 0
     return history, sides.sources[has_truth], candidates, sp.csr_matrix(truth[has_truth])
+
+
+def inner_split_weights(
+    projection: Projection,
+    corridor: Corridor,
+    *,
+    themes: Sequence[str] = (),
+    learn_from: int = 2014,
+    cutoff: int = 2016,
+    seed: int = 0,
+) -> FittedWeights:
+    """The weights fitted on the inner split ``learn_from``..``cutoff-1`` → ``cutoff``; with
+    ``themes``, one themed split per theme, pooled (how the shipped themed weights were made:
+    ``inner_split_weights(p, Corridor.parse(*BIG_CORRIDOR), themes=BOOST_THEMES)``)."""
+    corridors = (
+        [corridor]
+        if not themes
+        else [
+            Corridor(corridor.sources, corridor.targets, (theme,), corridor.actor_types) for theme in themes
+        ]
+    )
+    splits = [
+        _setup(projection, c, learn_from=learn_from, cutoff=cutoff - 1, test_until=cutoff) for c in corridors
+    ]
+    return fit_pooled(splits, seed=seed)
 
 
 def backtest(
@@ -194,13 +233,19 @@ def backtest(
     newcomer = history.is_newcomer(focal)
     rows_all: list[Scores] = []
     rows_new: list[Scores] = []
-    for method in methods:
-        hits, rr, prec = evaluate(method, history, focal, candidates, truth, weights=weights, seed=seed)
-        rows_all.append(Scores(method.value, int(focal.size), hits.mean(), rr.mean(), prec.mean()))
+    runs: list[tuple[str, Method, History, FittedWeights | None]] = [
+        (m.value, m, history, weights) for m in methods
+    ]
+    if history.themed and Method.corridor in methods:
+        blind = learn(projection, since=learn_from, until=cutoff)
+        runs.insert(1, (THEME_BLIND, Method.corridor, blind, None))
+    for name, method, hist, fitted in runs:
+        hits, rr, prec = evaluate(method, hist, focal, candidates, truth, weights=fitted, seed=seed)
+        rows_all.append(Scores(name, int(focal.size), hits.mean(), rr.mean(), prec.mean()))
         if newcomer.any():
             rows_new.append(
                 Scores(
-                    method.value,
+                    name,
                     int(newcomer.sum()),
                     hits[newcomer].mean(),
                     rr[newcomer].mean(),
@@ -222,5 +267,14 @@ def backtest(
         notes=(
             f"weights fitted on {learn_from}–{cutoff - 1} → {cutoff} (inner split), "
             f"{inner_focal.size} focal actors, {inner_truth.nnz} new pairs",
+            *(
+                [
+                    f"themed: a true pair is a first tie in a {cutoff + 1}–{test_until} project of "
+                    f"{', '.join(t.rsplit('/', 1)[-1] for t in history.themes)}; "
+                    f"{THEME_BLIND} ranks without the theme components"
+                ]
+                if history.themed
+                else []
+            ),
         ),
     )

@@ -24,6 +24,8 @@ BOOST_CORRIDOR = ("DK03,EE00", "RO11,BG33,ES51")
 """The BOOST project's own corridor (regions)."""
 BIG_CORRIDOR = ("DK,EE,SE,FI,NL,BE", "RO,BG,ES,HR,PL,HU,LV,SK,EL")
 """The wide corridor of the benchmark and the default back-test: leaders → catch-up countries."""
+BOOST_THEMES = ("industry-cleantech-green", "health-wellbeing", "ict-digital")
+"""The BOOST project's three themes (slugs under theme/)."""
 
 
 def split_codes(text: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -111,6 +113,10 @@ class Sides:
     targets: npt.NDArray[np.int64]
     theme_columns: tuple[int, ...]
     part_columns: tuple[int, ...]
+    theme_projects: npt.NDArray[np.bool_] | None = None
+    """Projects in one of the corridor's themes (``None`` when it names no theme)."""
+    declared: npt.NDArray[np.bool_] | None = None
+    """Actors that declare one of the corridor's themes themselves (``None`` when it names none)."""
 
 
 def resolve_theme(term: str, projection: Projection) -> str:
@@ -130,6 +136,43 @@ def resolve_theme(term: str, projection: Projection) -> str:
         f"unknown theme {term!r}: use a theme slug ({', '.join(slugs[:6])}, ...), "
         "a Horizon 2020 programme part (SC1 ... SC7, LEIT, ERC, MSCA, ...) or a theme IRI"
     )
+
+
+def theme_projects(
+    projection: Projection, theme_columns: Sequence[int], part_columns: Sequence[int]
+) -> npt.NDArray[np.bool_]:
+    """Projects with one of the themes (``icf:hasTheme``, inferred from the programme part through
+    themes.ttl's ``skos:broadMatch``/``skos:closeMatch``) or in one of the programme parts.
+
+    >>> from boostkg.analysis.projection import build_projection
+    >>> p = build_projection([("a", "p"), ("a", "q")], {"p": 2015, "q": 2016},
+    ...                      project_themes=[("p", "T")], project_parts=[("q", "SC1")])
+    >>> theme_projects(p, [0], []).tolist(), theme_projects(p, [0], [0]).tolist()
+    ([True, False], [True, True])
+    """
+    mask = np.zeros(projection.n_projects, dtype=bool)
+    if theme_columns:
+        mask |= np.asarray(projection.project_themes[:, list(theme_columns)].sum(axis=1)).ravel() > 0
+    if part_columns:
+        mask |= np.asarray(projection.project_parts[:, list(part_columns)].sum(axis=1)).ravel() > 0
+    return mask
+
+
+def declared_in(projection: Projection, theme_iris: Sequence[str]) -> npt.NDArray[np.bool_]:
+    """Actors that state one of ``theme_iris`` themselves (``icf:hasTheme`` outside graph/inferred).
+
+    >>> from boostkg.analysis.projection import build_projection
+    >>> p = build_projection([("a", "p"), ("b", "p")], {"p": 2015}, declared_themes={"b": frozenset({"T"})})
+    >>> declared_in(p, ["T"]).tolist()
+    [False, True]
+    """
+    wanted = set(theme_iris)
+    mask = np.zeros(projection.n_actors, dtype=bool)
+    index = projection.actor_index() if projection.declared_themes else {}
+    for actor, themes in projection.declared_themes.items():
+        if themes & wanted:
+            mask[index[actor]] = True
+    return mask
 
 
 def _check_codes(codes: Iterable[str], projection: Projection, option: str) -> None:
@@ -166,7 +209,8 @@ def resolve(
     corridor: Corridor, projection: Projection, *, history: npt.NDArray[np.bool_] | None = None
 ) -> Sides:
     """The corridor's actors in ``projection``: on each side, of the asked types, and (when themes
-    are given) with at least one project in one of the themes (among ``history`` projects, if given).
+    are given) with at least one project in one of the themes (among ``history`` projects, if given)
+    or declaring one of the themes themselves.
 
     Raises:
         UnknownTermError: an unknown country or NUTS code, theme or actor type.
@@ -179,22 +223,20 @@ def resolve(
             raise UnknownTermError(
                 f"unknown actor type {actor_type!r}: use one of {', '.join(sorted(ACTOR_TYPES))}"
             )
-    theme_iris = [resolve_theme(t, projection) for t in corridor.themes]
+    theme_iris = tuple(resolve_theme(t, projection) for t in corridor.themes)
     theme_cols = tuple(projection.themes.index(t) for t in theme_iris if t in projection.themes)
     part_cols = tuple(projection.parts.index(t) for t in theme_iris if t in projection.parts)
     keep = np.ones(projection.n_actors, dtype=bool)
     if corridor.actor_types:
         wanted = set(corridor.actor_types)
         keep &= np.fromiter((bool(wanted & t) for t in projection.actor_types), dtype=bool, count=len(keep))
+    in_theme: npt.NDArray[np.bool_] | None = None
+    declared: npt.NDArray[np.bool_] | None = None
     if theme_iris:
-        in_theme = np.zeros(projection.n_projects, dtype=bool)
-        if theme_cols:
-            in_theme |= np.asarray(projection.project_themes[:, list(theme_cols)].sum(axis=1)).ravel() > 0
-        if part_cols:
-            in_theme |= np.asarray(projection.project_parts[:, list(part_cols)].sum(axis=1)).ravel() > 0
-        if history is not None:
-            in_theme &= history
-        keep &= np.asarray(projection.incidence[:, in_theme].sum(axis=1)).ravel() > 0
+        in_theme = theme_projects(projection, theme_cols, part_cols)
+        declared = declared_in(projection, theme_iris)
+        active = in_theme if history is None else in_theme & history
+        keep &= (np.asarray(projection.incidence[:, active].sum(axis=1)).ravel() > 0) | declared
     resolved = Corridor(corridor.sources, corridor.targets, tuple(theme_iris), corridor.actor_types)
     sides = []
     for codes, name in ((corridor.sources, "source side (--from)"), (corridor.targets, "target side (--to)")):
@@ -202,4 +244,4 @@ def resolve(
         if idx.size == 0:
             raise InputError(f"no actors on the {name} of corridor {resolved.describe()}")
         sides.append(idx.astype(np.int64))
-    return Sides(resolved, sides[0], sides[1], theme_cols, part_cols)
+    return Sides(resolved, sides[0], sides[1], theme_cols, part_cols, in_theme, declared)

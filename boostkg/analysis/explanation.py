@@ -44,6 +44,11 @@ def actor_place(projection: Projection, i: int) -> str:
     return projection.regions[i] or projection.countries[i]
 
 
+def p_label(projection: Projection, theme: str) -> str:
+    """A theme's label, else its last IRI segment."""
+    return projection.theme_labels.get(theme) or theme.rsplit("/", 1)[-1]
+
+
 def _sorted(matrix: sp.csr_matrix) -> sp.csr_matrix:
     m: sp.csr_matrix = sp.csr_matrix(matrix)
     m.sort_indices()
@@ -59,6 +64,8 @@ _PHRASES = {
     "country_fit": "actors from {source_country} and {target_country} team up more often than chance",
     "capacity": "{target} is an active partner ({projects} project(s) in the history)",
     "leadership": "{target} has coordinated {coordinations} project(s)",
+    "theme_focus": "{theme_share} of {target}'s recent projects are in {theme_names}",
+    "theme_closure": "they share {theme_partners} partner(s) from {theme_names} projects{theme_example}",
 }
 
 
@@ -77,6 +84,9 @@ class Explainer:
         self.part_rows = _sorted(h.incidence @ self.p.project_parts)
         self.theme_rows = _sorted(h.incidence @ self.p.project_themes)
         self.with_statements = {i for i, a in enumerate(self.p.actors) if a in self.p.statements}
+        self.theme_mask = h.theme_mask
+        self.theme_weighted = None if h.theme_weighted is None else _sorted(h.theme_weighted)
+        self.theme_names = ", ".join(p_label(self.p, t) for t in h.themes)
         self._source = -1
         self._neighbour_mask = np.zeros(self.p.n_actors, dtype=bool)
         self._project_mask = np.zeros(self.p.n_projects, dtype=bool)
@@ -118,14 +128,37 @@ class Explainer:
         shared = t_partners[self._neighbour_mask[t_partners]]
         if shared.size > 1:
             strength = self._values(self.weighted, s, shared) * self._values(self.weighted, t, shared)
+            if self.theme_weighted is not None:  # partners met in the theme first
+                strength = strength + self._theme_strength(s, t, shared) * (1.0 + strength.max())
             shared = shared[np.argsort(-strength, kind="stable")]
         return shared
+
+    def _theme_strength(self, s: int, t: int, partners: npt.NDArray[np.int32]) -> npt.NDArray[np.float64]:
+        """Product of the two actors' tie strengths to each partner within the theme (0 if none)."""
+        m = self.theme_weighted
+        assert m is not None
+        out = np.ones(partners.size)
+        for i in (s, t):
+            lo, hi = m.indptr[i], m.indptr[i + 1]
+            if hi == lo:
+                return np.zeros(partners.size)
+            pos = np.minimum(np.searchsorted(m.indices[lo:hi], partners), hi - lo - 1)
+            found = m.indices[lo + pos] == partners
+            out *= np.where(found, m.data[lo + pos], 0.0)
+        return out
+
+    def theme_partners(self, s: int, t: int, shared: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+        """Shared partners each side has met in a project of the theme."""
+        if self.theme_weighted is None or shared.size == 0:
+            return shared[:0]
+        return shared[self._theme_strength(s, t, shared) > 0]
 
     def evidence(self, s: int, t: int) -> tuple[dict[str, list[str]], npt.NDArray[np.int32]]:
         """The evidence IRIs of a pair, and all their shared partners (row indices)."""
         p = self.p
         shared = self.shared_partners(s, t)
         projects: list[int] = []
+        themed = self.theme_mask
         if shared.size:
             z_projects = self._row(self.incidence, int(shared[0]))
             t_projects = self._row(self.incidence, t)
@@ -134,12 +167,22 @@ class Explainer:
                 z_projects[self._project_mask[z_projects]],
                 z_projects[self._target_projects[z_projects]],
             ):
+                if themed is not None and themed[common].any():
+                    common = common[themed[common]]
                 if common.size:
                     projects.append(int(common[np.argmax(p.project_years[common])]))
             self._target_projects[t_projects] = False
+        if themed is not None:  # each side's latest project in the theme
+            for actor in (t, s):
+                own = self._row(self.incidence, actor)
+                own = own[themed[own]]
+                if own.size:
+                    projects.append(int(own[np.argmax(p.project_years[own])]))
         s_parts, s_themes = self._profile(s)
         t_parts, t_themes = self._profile(t)
         themes = [p.themes[i] for i in sorted(s_themes & t_themes)]
+        if h_themes := self.history.themes:  # the corridor's themes first
+            themes = [x for x in themes if x in h_themes] + [x for x in themes if x not in h_themes]
         themes += [p.parts[i] for i in sorted(s_parts & t_parts)]
         capabilities = self._statements(s, t) + [p.parts[i] for i in sorted(t_parts - s_parts)]
         return (
@@ -181,12 +224,22 @@ class Explainer:
         for name, value in sorted(components.items(), key=lambda kv: -kv[1]):
             if value <= 0.05 or len(reasons) == 3:
                 break
+            if name in ("theme_focus", "theme_closure"):  # said in the theme sentence below
+                continue
             reasons.append(_PHRASES[name].format(**self._values_for(name, s, t, evidence, shared)))
         text = (
             f"{target} ({actor_place(p, t)}, {HELIX_KINDS[int(p.kinds[t])]}) is not yet a partner of "
             f"{source} ({actor_place(p, s)}, {HELIX_KINDS[int(p.kinds[s])]})"
         )
         text += (": " + "; ".join(reasons) + ".") if reasons else "."
+        if h.theme_share is not None:
+            partners = self.theme_partners(s, t, shared)
+            text += (
+                f" In {self.theme_names}: {h.theme_share[t]:.0%} of {target}'s and {h.theme_share[s]:.0%} of "
+                f"{source}'s recent project weight lies in the theme, and they share {partners.size} "
+                "partner(s) met in its projects"
+                + (f", e.g. {actor_label(p, int(partners[0]))}." if partners.size else ".")
+            )
         if h.n_projects[s] <= 1:
             text += (
                 f" {source} has little history ({int(h.n_projects[s])} project(s)), so the ranking leans on"
@@ -218,4 +271,13 @@ class Explainer:
             values["projects"] = int(h.n_projects[t])
         elif name == "leadership":
             values["coordinations"] = int(h.coordinations[t])
+        elif name == "theme_focus":
+            share = 0.0 if h.theme_share is None else float(h.theme_share[t])
+            values["theme_share"] = f"{share:.0%}"
+            values["theme_names"] = self.theme_names
+        elif name == "theme_closure":
+            partners = self.theme_partners(s, t, shared)
+            values["theme_partners"] = int(partners.size)
+            values["theme_names"] = self.theme_names
+            values["theme_example"] = f", e.g. {actor_label(p, int(partners[0]))}" if partners.size else ""
         return values

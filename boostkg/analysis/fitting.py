@@ -9,6 +9,7 @@ experienced sources are fitted separately. Fitted on an inner split only, never 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,8 +19,6 @@ from scipy.optimize import minimize
 
 from boostkg.analysis.methods import (
     COMPONENTS,
-    EXPERIENCED_WEIGHTS,
-    NEWCOMER_WEIGHTS,
     History,
     IntArray,
     features,
@@ -113,14 +112,28 @@ def _training_rows(
     return np.array(positives), np.array(negatives), np.array(newcomer)
 
 
+Split = tuple[History, IntArray, IntArray, sp.csr_matrix]
+"""(history, focal sources, candidate targets, truth: focal × candidates, 1 for a true new pair)."""
+
+
 def fit_weights(
     history: History, focal: IntArray, candidates: IntArray, truth: sp.csr_matrix, *, seed: int = 0
 ) -> FittedWeights:
     """Fit experienced and newcomer weights on one split (see the module docstring); a group with
-    fewer than :data:`MIN_POSITIVES` true pairs keeps the shipped defaults."""
-    pos, neg, new = _training_rows(history, focal, candidates, truth, seed)
+    fewer than :data:`MIN_POSITIVES` true pairs keeps the history's shipped defaults."""
+    return fit_pooled([(history, focal, candidates, truth)], seed=seed)
+
+
+def fit_pooled(splits: Sequence[Split], *, seed: int = 0) -> FittedWeights:
+    """Fit one set of weights on the true pairs of several splits together (e.g. one per theme,
+    each with its own focused history); defaults are those of the first split's history."""
+    rows = [_training_rows(h, f, c, t, seed + i) for i, (h, f, c, t) in enumerate(splits)]
+    pos = np.concatenate([r[0] for r in rows])
+    neg = np.concatenate([r[1] for r in rows])
+    new = np.concatenate([r[2] for r in rows])
+    experienced, newcomer = splits[0][0].default_weights() if splits else ({}, {})
     fitted: list[dict[str, float]] = []
-    for group, default in ((~new, EXPERIENCED_WEIGHTS), (new, NEWCOMER_WEIGHTS)):
+    for group, default in ((~new, experienced), (new, newcomer)):
         if int(group.sum()) < MIN_POSITIVES:
             fitted.append(dict(default))
             continue

@@ -23,8 +23,6 @@ from boostkg.analysis.corridor import Corridor, Sides, resolve
 from boostkg.analysis.explanation import Explainer, actor_label, actor_place
 from boostkg.analysis.methods import (
     COMPONENTS,
-    EXPERIENCED_WEIGHTS,
-    NEWCOMER_WEIGHTS,
     History,
     IntArray,
     Method,
@@ -151,9 +149,11 @@ def match_projection(
     weights: Mapping[str, float] | None = None,
     newcomer_weights: Mapping[str, float] | None = None,
     explain: bool = True,
+    history: History | None = None,
 ) -> MatchResult:
     """Rank, score and explain the corridor's candidates over a projection (the pure half of
-    :func:`match`).
+    :func:`match`). ``history``, when given, is ``learn(projection, until=...)`` already made (a
+    report matching several themes learns once).
 
     Raises:
         InputError: ``top`` is not between 1 and 1000; or the corridor has no actors.
@@ -163,10 +163,14 @@ def match_projection(
         raise InputError(f"--top must be between 1 and {MAX_TOP}, not {top}")
     years = projection.project_years[projection.project_years > 0]
     last = int(until if until is not None else (years.max() if years.size else 0))
-    history = learn(projection, until=last)
+    if history is None or history.projection is not projection or history.until != last:
+        history = learn(projection, until=last)
     sides = resolve(corridor, projection)
-    w = dict(weights or EXPERIENCED_WEIGHTS)
-    nw = dict(newcomer_weights or NEWCOMER_WEIGHTS)
+    if sides.theme_projects is not None:
+        history = history.focus(sides.theme_projects, sides.declared, sides.corridor.themes)
+    default, default_new = history.default_weights()
+    w = dict(weights or default)
+    nw = dict(newcomer_weights or default_new)
     pairs = rank_pairs(
         history, sides.sources, sides.targets, top=top, per=per, weights=w, newcomer_weights=nw
     )
@@ -184,6 +188,7 @@ def match_projection(
             "top": top,
             "per": per.value,
             "history_until": last,
+            "themes": list(sides.corridor.themes),
             "half_life_years": 2.0,
             "weights": w,
             "newcomer_weights": nw,
@@ -256,6 +261,7 @@ def match(
     per: Per = Per.source,
     explain: bool = True,
     projection: Projection | None = None,
+    history: History | None = None,
 ) -> MatchResult:
     """Ranked, scored, explained candidates for ``corridor`` from the store's whole history.
 
@@ -264,7 +270,9 @@ def match(
         InputError: an empty side, a side with no actors, ``top`` out of range.
         QueryError: the store cannot be read.
     """
-    return match_projection(projection or project(store), corridor, top=top, per=per, explain=explain)
+    return match_projection(
+        projection or project(store), corridor, top=top, per=per, explain=explain, history=history
+    )
 
 
 __all__ = ["Candidate", "Corridor", "MatchResult", "Per", "Sides", "match", "match_projection"]

@@ -4,7 +4,7 @@ Everything is learnt from a :class:`History`: the projects of a :class:`Projecti
 in or before a year. Scores are computed for a block of source actors against all target actors
 at once with sparse matrix products, so that a whole corridor is ranked in seconds.
 
-The method adds eight components, each a weight times a feature grounded in the literature:
+The method adds ten components, each a weight times a feature grounded in the literature:
 
 ``closure``
     Triadic closure weighted by tie strength and recency: resource allocation (Zhou, Lü & Zhang
@@ -30,6 +30,17 @@ The method adds eight components, each a weight times a feature grounded in the 
     number of projects of the target.
 ``leadership``
     Coordination experience of the target (log number of projects it coordinated).
+``theme_focus``
+    Only when the corridor names themes (:meth:`History.focus`). Cognitive proximity in the
+    theme (Boschma 2005) and regional specialisation (Balland et al. 2019): the geometric mean of
+    the two actors' theme shares, the recency-weighted share of each one's projects whose
+    programme part maps to one of the themes (themes.ttl ``skos:broadMatch``/``skos:closeMatch``);
+    an actor that declares the theme itself (seed data, submissions) has a share of at least
+    :data:`DECLARED_SHARE`.
+``theme_closure``
+    Only when the corridor names themes. Triadic closure inside the theme: the ``closure``
+    feature computed over the ties of the theme's projects only, so that shared partners met in
+    the theme count and those met elsewhere do not.
 
 The weights are fitted by :mod:`boostkg.analysis.fitting` on an inner temporal split (projects
 2014–2015 → new ties in 2016) and never on the back-test's test years. Sources with at most one
@@ -39,6 +50,7 @@ components are empty and the learnt propensities of countries, kinds and themes 
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -61,8 +73,14 @@ COMPONENTS: tuple[str, ...] = (
     "country_fit",
     "capacity",
     "leadership",
+    "theme_focus",
+    "theme_closure",
 )
 """The method's named score components, in the order of its feature columns."""
+THEME_COMPONENTS: tuple[str, ...] = ("theme_focus", "theme_closure")
+"""Components that are zero unless the corridor names themes."""
+DECLARED_SHARE = 0.5
+"""The least theme share of an actor that declares the theme itself."""
 
 EXPERIENCED_WEIGHTS: dict[str, float] = {
     "closure": 0.7819,
@@ -90,6 +108,40 @@ NEWCOMER_WEIGHTS: dict[str, float] = {
 }
 """Weights for newcomers (at most one project before the cut-off), fitted on the same inner split
 (2,436 true pairs). Closure weighs more because a newcomer's few ties are all it has."""
+
+THEMED_WEIGHTS: dict[str, float] = {
+    "closure": -1.3803,
+    "community": 1.1019,
+    "bridge": 0.0321,
+    "theme_fit": 0.8872,
+    "helix_fit": 0.9158,
+    "country_fit": -0.237,
+    "capacity": 0.599,
+    "leadership": -0.0838,
+    "theme_focus": 0.9171,
+    "theme_closure": 7.8372,
+}
+"""Weights for experienced sources when the corridor names themes, fitted on the inner split
+2014–2015 → 2016 of the wide corridor with the three BOOST themes pooled (a true pair is a first
+tie in a 2016 project of the theme; 1,358 true pairs), never on 2017–2018:
+``backtest.inner_split_weights(p, Corridor.parse(*BIG_CORRIDOR), themes=BOOST_THEMES)``. Closure
+inside the theme takes over from closure anywhere, whose weight turns negative once the former
+is known (shared partners met only outside the theme are a weaker sign)."""
+
+THEMED_NEWCOMER_WEIGHTS: dict[str, float] = {
+    "closure": 17.624,
+    "community": 0.7657,
+    "bridge": -0.0402,
+    "theme_fit": 1.7325,
+    "helix_fit": 0.5631,
+    "country_fit": 1.2938,
+    "capacity": 0.834,
+    "leadership": -0.2066,
+    "theme_focus": 0.7833,
+    "theme_closure": 2.633,
+}
+"""Newcomer weights when the corridor names themes, fitted on the same pooled inner split (316
+true pairs)."""
 
 NEWCOMER_MAX_PROJECTS = 1
 EMBEDDING_DIMS = 64
@@ -132,7 +184,66 @@ class History:
     country_lift: FloatArray
     kind_lift: FloatArray
     partners_by_country: FloatArray
+    project_decay: FloatArray
+    pair_weight: FloatArray
+    themes: tuple[str, ...] = ()
+    theme_mask: npt.NDArray[np.bool_] | None = None
+    theme_share: FloatArray | None = None
+    theme_weighted: sp.csr_matrix | None = None
+    theme_ra_columns: sp.csc_matrix | None = None
     _views: dict[bytes, TargetView] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def themed(self) -> bool:
+        """Whether the theme components are on (see :meth:`focus`)."""
+        return self.theme_share is not None
+
+    def default_weights(self) -> tuple[dict[str, float], dict[str, float]]:
+        """The shipped (experienced, newcomer) weights for this history: themed or not."""
+        if self.themed:
+            return THEMED_WEIGHTS, THEMED_NEWCOMER_WEIGHTS
+        return EXPERIENCED_WEIGHTS, NEWCOMER_WEIGHTS
+
+    def focus(
+        self,
+        in_theme: npt.NDArray[np.bool_],
+        declared: npt.NDArray[np.bool_] | None = None,
+        themes: tuple[str, ...] = (),
+    ) -> History:
+        """This history with the theme components switched on for the projects ``in_theme`` (a
+        mask over the projection's projects) and the actors that ``declared`` the theme.
+
+        >>> from boostkg.analysis.projection import build_projection
+        >>> rows = [("a", "p"), ("b", "p"), ("b", "q"), ("c", "q")]
+        >>> h = learn(build_projection(rows, {"p": 2016, "q": 2016}), until=2016)
+        >>> f = h.focus(np.array([True, False]), np.array([False, False, True]))
+        >>> f.theme_share.tolist()  # a: all in the theme, b: half, c: none but declares it
+        [1.0, 0.5, 0.5]
+        >>> f.theme_weighted.toarray().tolist()
+        [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
+        """
+        mask = self.project_mask & in_theme
+        theme_incidence = sp.csr_matrix(self.incidence @ sp.diags(mask.astype(np.float64)))
+        theme_activity = np.asarray(theme_incidence @ self.project_decay).ravel()
+        share = np.divide(
+            theme_activity, self.activity, out=np.zeros_like(theme_activity), where=self.activity > 0
+        )
+        if declared is not None:
+            share = np.where(declared, np.maximum(share, DECLARED_SHARE), share)
+        weighted = sp.csr_matrix(theme_incidence @ sp.diags(self.pair_weight) @ theme_incidence.T)
+        weighted.setdiag(0)
+        weighted.eliminate_zeros()
+        strength = np.asarray(weighted.sum(axis=1)).ravel()
+        inv = np.divide(1.0, strength, out=np.zeros_like(strength), where=strength > 0)
+        return dataclasses.replace(
+            self,
+            themes=themes,
+            theme_mask=mask,
+            theme_share=share,
+            theme_weighted=weighted,
+            theme_ra_columns=sp.csc_matrix(sp.diags(inv) @ weighted),
+            _views={},
+        )
 
     def view(self, targets: IntArray) -> TargetView:
         """The target-side columns every block of sources is multiplied with, sliced once per set
@@ -168,6 +279,15 @@ class TargetView:
     capacity: FloatArray
     leadership: FloatArray
     degree: FloatArray
+    theme_share_root: FloatArray | None
+    theme_ra_columns: sp.csr_matrix | None
+    bilinear: FloatArray
+    """Rows stacked for the one matrix product of :func:`corridor_scores`: embedding, programme-part
+    profile, square root of the theme share (zeros when not themed)."""
+    country_table: FloatArray
+    """countries × targets: country_lift of (source country, target country), 0 for unknown."""
+    kind_table: FloatArray
+    """helix kinds × targets: kind_lift of (source kind, target kind)."""
 
     @classmethod
     def of(cls, h: History, targets: IntArray) -> TargetView:
@@ -175,20 +295,37 @@ class TargetView:
         inv_log = np.divide(1.0, np.log(np.maximum(deg, 2.0)), out=np.zeros_like(deg), where=deg > 1)
         inv = np.divide(1.0, deg, out=np.zeros_like(deg), where=deg > 0)
         adjacency = sp.csr_matrix(h.adjacency[:, targets])
+        embedding = np.ascontiguousarray(h.embedding[targets].T)
+        part_profile = np.ascontiguousarray(h.part_profile[targets].T)
+        share_root = None if h.theme_share is None else np.sqrt(h.theme_share[targets])
+        country_of = h.country_of[targets]
+        country_table = np.where(country_of[None, :] >= 0, h.country_lift[:, np.maximum(country_of, 0)], 0.0)
+        kinds = h.projection.kinds.astype(np.int64)[targets]
         return cls(
             targets=targets,
             ra_columns=sp.csr_matrix(h.ra_columns[:, targets]),
             adjacency=adjacency,
             aa_columns=sp.csr_matrix(sp.diags(inv_log) @ adjacency),
             rai_columns=sp.csr_matrix(sp.diags(inv) @ adjacency),
-            embedding=np.ascontiguousarray(h.embedding[targets].T),
-            part_profile=np.ascontiguousarray(h.part_profile[targets].T),
+            embedding=embedding,
+            part_profile=part_profile,
             by_country=np.log1p(np.ascontiguousarray(h.partners_by_country[targets].T)),
-            kinds=h.projection.kinds.astype(np.int64)[targets],
-            country_of=h.country_of[targets],
+            kinds=kinds,
+            country_of=country_of,
             capacity=np.log1p(h.activity[targets]),
             leadership=np.log1p(h.coordinations[targets]),
             degree=h.degree[targets],
+            theme_share_root=share_root,
+            theme_ra_columns=None
+            if h.theme_ra_columns is None
+            else sp.csr_matrix(h.theme_ra_columns[:, targets]),
+            bilinear=np.ascontiguousarray(
+                np.vstack(
+                    [embedding, part_profile, np.zeros(targets.size) if share_root is None else share_root]
+                )
+            ),
+            country_table=np.ascontiguousarray(country_table),
+            kind_table=np.ascontiguousarray(h.kind_lift[:, kinds]),
         )
 
 
@@ -279,6 +416,8 @@ def learn(
         country_lift=_log_lift(country_of, max(len(countries), 1), adjacency, active),
         kind_lift=_log_lift(projection.kinds.astype(np.int64), len(HELIX_KINDS), adjacency, active),
         partners_by_country=np.asarray((adjacency @ country_onehot).toarray(), dtype=np.float64),
+        project_decay=decay,
+        pair_weight=pair_weight,
     )
 
 
@@ -306,6 +445,16 @@ def features(history: History, sources: IntArray, targets: IntArray) -> dict[str
     tgt_known = v.country_of >= 0
     country[np.ix_(known, tgt_known)] = h.country_lift[np.ix_(src_country[known], v.country_of[tgt_known])]
     shape = (sources.size, targets.size)
+    zero = np.broadcast_to(np.zeros(1), shape)
+    focus, theme_closure = zero, zero
+    if (
+        h.theme_share is not None
+        and h.theme_weighted is not None
+        and v.theme_share_root is not None
+        and v.theme_ra_columns is not None
+    ):
+        focus = np.sqrt(h.theme_share[sources])[:, None] * v.theme_share_root[None, :]
+        theme_closure = np.log1p(10.0 * _dense(h.theme_weighted[sources] @ v.theme_ra_columns))
     return {
         "closure": np.log1p(10.0 * closure),
         "community": community,
@@ -315,6 +464,8 @@ def features(history: History, sources: IntArray, targets: IntArray) -> dict[str
         "country_fit": country,
         "capacity": np.broadcast_to(v.capacity[None, :], shape),
         "leadership": np.broadcast_to(v.leadership[None, :], shape),
+        "theme_focus": focus,
+        "theme_closure": theme_closure,
     }
 
 
@@ -341,6 +492,15 @@ def pair_features(history: History, sources: IntArray, targets: IntArray) -> dic
     kinds = h.projection.kinds.astype(np.int64)
     both = known & (tgt_country >= 0)
     country = np.where(both, h.country_lift[np.maximum(src_country, 0), np.maximum(tgt_country, 0)], 0.0)
+    focus = theme_closure = np.zeros(sources.size)
+    if h.theme_share is not None and h.theme_weighted is not None and h.theme_ra_columns is not None:
+        focus = np.sqrt(h.theme_share[sources] * h.theme_share[targets])
+        theme_closure = np.log1p(
+            10.0
+            * np.asarray(
+                h.theme_weighted[sources].multiply(h.theme_ra_columns[:, targets].T).sum(axis=1)
+            ).ravel()
+        )
     return {
         "closure": np.log1p(10.0 * closure),
         "community": community,
@@ -350,6 +510,8 @@ def pair_features(history: History, sources: IntArray, targets: IntArray) -> dic
         "country_fit": country,
         "capacity": np.log1p(h.activity[targets]),
         "leadership": np.log1p(h.coordinations[targets]),
+        "theme_focus": focus,
+        "theme_closure": theme_closure,
     }
 
 
@@ -420,14 +582,74 @@ def method_scores(
     """Total scores of ``method`` for every (source, target) pair."""
     if method is not Method.corridor:
         return baseline_scores(method, history, sources, targets, seed=seed)
-    feats = features(history, sources, targets)
-    newcomer = history.is_newcomer(sources)
-    w = weights or EXPERIENCED_WEIGHTS
-    nw = newcomer_weights or NEWCOMER_WEIGHTS
-    total = np.zeros((sources.size, targets.size))
-    for name in COMPONENTS:  # in place: the block's components are never all held at once
-        factor = np.where(newcomer, nw.get(name, 0.0), w.get(name, 0.0))[:, None]
-        total += feats[name] * factor
+    default, default_new = history.default_weights()
+    return corridor_scores(history, sources, targets, weights or default, newcomer_weights or default_new)
+
+
+def corridor_scores(
+    history: History,
+    sources: IntArray,
+    targets: IntArray,
+    weights: Mapping[str, float],
+    newcomer_weights: Mapping[str, float],
+) -> FloatArray:
+    """The corridor method's total scores, equal to summing :func:`combine` over :func:`features`
+    but without a dense array per component: the three bilinear components (community, theme_fit,
+    theme_focus) are one matrix product with the weights folded into the source rows; the
+    components that depend on the source only through its country, kind and newcomer status
+    (bridge, country_fit, helix_fit, capacity, leadership) are one row per such group, gathered;
+    the two closures are added on their non-zero cells only.
+
+    >>> from boostkg.analysis.projection import build_projection
+    >>> rows = [("a", "p"), ("b", "p"), ("b", "q"), ("c", "q"), ("c", "r"), ("d", "r"), ("e", "r")]
+    >>> info = {x: ("", "", cc, "") for x, cc in zip("abcde", ["DK", "DK", "RO", "EE", "RO"])}
+    >>> h = learn(build_projection(rows, {"p": 2015, "q": 2016, "r": 2016}, actor_info=info), until=2016)
+    >>> s, t = np.array([0, 1, 3]), np.arange(5)
+    >>> slow = sum(combine(features(h, s, t), h.is_newcomer(s)).values())
+    >>> bool(np.allclose(corridor_scores(h, s, t, EXPERIENCED_WEIGHTS, NEWCOMER_WEIGHTS), slow))
+    True
+    """
+    h = history
+    v = h.view(targets)
+    newcomer = h.is_newcomer(sources)
+
+    def per_row(name: str) -> FloatArray:
+        return np.where(newcomer, newcomer_weights.get(name, 0.0), weights.get(name, 0.0))
+
+    share_root = np.sqrt(h.theme_share[sources]) if h.theme_share is not None else np.zeros(sources.size)
+    left = np.hstack(
+        [
+            h.embedding[sources] * per_row("community")[:, None],
+            h.part_profile[sources] * per_row("theme_fit")[:, None],
+            (share_root * per_row("theme_focus"))[:, None],
+        ]
+    )
+    total = left @ v.bilinear
+    src_country = h.country_of[sources]
+    kinds = h.projection.kinds.astype(np.int64)[sources]
+    groups, group_of = np.unique(
+        np.stack([src_country, kinds, newcomer.astype(np.int64)], axis=1), axis=0, return_inverse=True
+    )
+    target_only = v.capacity, v.leadership
+    table = np.empty((len(groups), targets.size))
+    for g, (country, kind, new) in enumerate(groups):
+        w = newcomer_weights if new else weights
+        row = w.get("helix_fit", 0.0) * v.kind_table[kind]
+        row = row + w.get("capacity", 0.0) * target_only[0] + w.get("leadership", 0.0) * target_only[1]
+        if country >= 0:
+            row = (
+                row
+                + w.get("bridge", 0.0) * v.by_country[country]
+                + w.get("country_fit", 0.0) * v.country_table[country]
+            )
+        table[g] = row
+    total += table[group_of.ravel()]
+    closures = [("closure", h.weighted, v.ra_columns)]
+    if h.theme_weighted is not None and v.theme_ra_columns is not None:
+        closures.append(("theme_closure", h.theme_weighted, v.theme_ra_columns))
+    for name, weighted, columns in closures:
+        found = sp.coo_matrix(weighted[sources] @ columns)
+        total[found.row, found.col] += np.log1p(10.0 * found.data) * per_row(name)[found.row]
     return total
 
 
@@ -454,11 +676,22 @@ def candidate_scores(
     scores = method_scores(
         method, history, sources, targets, weights=weights, newcomer_weights=newcomer_weights, seed=seed
     )
-    finite = scores[np.isfinite(scores)]
-    scale = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
+    largest = float(np.abs(scores).max()) if scores.size else 0.0
+    if not np.isfinite(largest):  # only then is the finite part worth a copy
+        finite = scores[np.isfinite(scores)]
+        largest = float(np.abs(finite).max()) if finite.size else 0.0
+    scale = max(1.0, largest)
     first = int(sources[0]) if sources.size else 0
-    scores = scores + np.random.default_rng([seed, first, 7]).random(scores.shape) * 1e-9 * scale
+    noise = np.random.default_rng([seed, first, 7]).random(scores.shape)
+    noise *= 1e-9  # in two steps, as (r * 1e-9) * scale was computed before
+    noise *= scale
+    scores += noise
     rows, cols = history.view(targets).adjacency[sources].nonzero()
     scores[rows, cols] = -np.inf
-    scores[sources[:, None] == targets[None, :]] = -np.inf
+    if targets.size and bool(np.all(targets[1:] > targets[:-1])):  # sorted: find each source once
+        at = np.minimum(np.searchsorted(targets, sources), targets.size - 1)
+        same = np.flatnonzero(targets[at] == sources)
+        scores[same, at[same]] = -np.inf
+    else:
+        scores[sources[:, None] == targets[None, :]] = -np.inf
     return scores

@@ -14,6 +14,7 @@ import pytest
 from boostkg.analysis.backtest import backtest
 from boostkg.analysis.corridor import BIG_CORRIDOR, Corridor
 from boostkg.analysis.export import CSV_COLUMNS
+from boostkg.analysis.methods import COMPONENTS
 from boostkg.analysis.projection import Projection
 from boostkg.store import open_store
 from tests.analysis.conftest import run_boostkg
@@ -70,7 +71,7 @@ def test_cli_match_json_csv_and_the_recorded_run(writable_store: Path, tmp_path:
             + graph
             + "> { ?c a icf:CandidatePartnership ; icf:matchScore ?s ; icf:hasScoreComponent ?x } }"
         )
-        assert int(rows[0]["n"]) == len(candidates) * 8
+        assert int(rows[0]["n"]) == len(candidates) * len(COMPONENTS)
         assert kg.ask(
             "PREFIX icf: <https://w3id.org/boostkg/icf#> PREFIX prov: <http://www.w3.org/ns/prov#> "
             "ASK { GRAPH <" + graph + "> { ?run a icf:MatchingRun ; prov:used ?g ; icf:matchedCorridor ?c ; "
