@@ -204,8 +204,14 @@ def _property_checks(graph: Graph, shape: Node, focus: str, classes: set[URIRef]
     severity = _severity(graph.value(shape, SH.severity))
     path_node = _single(graph, shape, SH.path)
     path = _sparql_path(graph, path_node)
-    values = f"{{ SELECT DISTINCT ?f ?v WHERE {{ {focus} ?f {path} ?v . }} }}"
-    focused = f"{{ SELECT DISTINCT ?f WHERE {{ {focus} }} }}"
+    # The focus pattern is one triple pattern of a set-semantics graph, and so is a plain predicate
+    # path: their solutions are already distinct, and DISTINCT would only cost a hash table per
+    # query. Other paths (sequences, alternatives, repetitions) can repeat a pair.
+    if isinstance(path_node, URIRef):
+        values = f"{{ {focus} ?f {path} ?v . }}"
+    else:
+        values = f"{{ SELECT DISTINCT ?f ?v WHERE {{ {focus} ?f {path} ?v . }} }}"
+    focused = f"{{ {focus} }}"
 
     def check(
         component: str, query: str, keep: Callable[[Row], bool] | None = None, has_value: bool = True
