@@ -246,7 +246,8 @@ def test_store_in_use_by_a_server(store: Path, pristine_quads: list[str], tmp_pa
                 pass
             assert time.monotonic() < deadline, "the server did not come up in 30 s"
             time.sleep(0.1)
-        result = boostkg("load", "--store", store, FIXTURES / "example-actors.ttl", cwd=tmp_path)
+        # the server is the other process; the refused load runs here
+        result = here("load", "--store", store, FIXTURES / "example-actors.ttl", cwd=tmp_path)
         assert_one_error_line(result, str(store), "in use by another process")
     finally:
         server.terminate()
@@ -256,4 +257,4 @@ def test_store_in_use_by_a_server(store: Path, pristine_quads: list[str], tmp_pa
             server.kill()
             server.wait(timeout=5)
         log.close()
-    assert export_sorted(store) == pristine_quads
+    assert dump_sorted(store) == pristine_quads
