@@ -231,6 +231,8 @@ class ActorFacts:
     place: str
     helix: str
     projects: int
+    named: bool = True
+    """Whether the graph gives the actor a name (rdfs:label or acronym), not just a PIC."""
 
 
 def actor_facts(store: KnowledgeStore, iris: Iterable[str], places: Sequence[Place]) -> dict[str, ActorFacts]:
@@ -261,9 +263,10 @@ def actor_facts(store: KnowledgeStore, iris: Iterable[str], places: Sequence[Pla
         helix = next((label for cls, label in HELICES if cls in types), UNCLASSIFIED)
         pic = _text(r.get("id"))
         label = _text(r.get("label")) or _text(r.get("acronym"))
+        named = bool(label)
         if not label:
             label = f"PIC {pic} ({helix.lower()})" if pic else iri.rsplit("/", 1)[-1]
-        facts[iri] = ActorFacts(label, pic, place, helix, _int(r.get("projects")))
+        facts[iri] = ActorFacts(label, pic, place, helix, _int(r.get("projects")), named)
     return facts
 
 

@@ -283,6 +283,27 @@ def _risks(
     return sorted(risks, key=lambda r: order[r.severity])
 
 
+def _unnamed(
+    rows_by_theme: Mapping[str, Sequence[CandidateRow]], facts: Mapping[str, data.ActorFacts]
+) -> list[Risk]:
+    """A note on candidate actors the graph knows only by PIC (CORDIS participations carry no names;
+    names come from graph/cordis-organisations, CORDIS's organisation export, where imported)."""
+    actors = {a.iri for rows in rows_by_theme.values() for r in rows for a in (r.source, r.target)}
+    unnamed = sorted(a for a in actors if a in facts and not facts[a].named)
+    if not unnamed:
+        return []
+    return [
+        Risk(
+            "unnamed-actors",
+            "low",
+            f"{len(unnamed)} of the {len(actors)} actors in the candidate pairs have no name in the graph "
+            "and are shown by PIC: the Horizon 2020 participations carry none. Import CORDIS's organisation "
+            "export (boostkg import cordis-organisations organization.csv) to name them, or look a PIC up "
+            "in the EU Funding & Tenders portal.",
+        )
+    ]
+
+
 def _verdict(theme: ThemeRef, rows: Sequence[CandidateRow], network: ThemeNetwork, matching: bool) -> str:
     tied = f"{network.tied_pairs:,} source–target pairs already share a project in this theme"
     if not matching:
@@ -301,6 +322,15 @@ METHOD = (
     "that do not yet share a project; each is scored by the matching method, whose score is the sum of the "
     "named components shown beside it, and explained in words with the evidence behind it "
     "(shared partners, projects, themes, capabilities), every item a link to the graph.",
+    "Each theme is ranked on its own: beside the network components (closure: shared partners; community; "
+    "bridge: ties the target already has in the source country; theme_fit: similar programme-part "
+    "profiles; helix and country fit; capacity; leadership), two components exist only within a theme. "
+    "theme_focus is the geometric mean of the two actors' theme shares: the recent-project weight of each "
+    "that lies in projects whose Horizon 2020 programme part maps to the theme (themes.ttl "
+    "skos:broadMatch/closeMatch; an actor that declares the theme itself counts at least one half). "
+    "theme_closure counts the shared partners met in the theme's own projects. Their weights were fitted, "
+    "with the others, on first ties formed in 2016 projects of the three themes (learning from "
+    "2014–2015), never on later years. The evidence lists each pair's latest projects in the theme.",
     "Actors, projects and themes come from the knowledge graph: Horizon 2020 participations imported from "
     "CORDIS (organisations identified by their PIC, located by country), the BOOST seed data (partners "
     "located by NUTS region, capabilities and needs, the action plan and its funding instruments) and the "
@@ -388,7 +418,10 @@ def build_report(
         for p in places
         for t in themes
     }
-    risks = tuple(_risks(themes, targets, sources, rows_by_theme, totals, matching))
+    risks = (
+        *_risks(themes, targets, sources, rows_by_theme, totals, matching),
+        *_unnamed(rows_by_theme, facts),
+    )
     candidates = tuple(r for t in themes for r in rows_by_theme[t.slug])
     high = sum(r.severity == "high" for r in risks)
     headline = (

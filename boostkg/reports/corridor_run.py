@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from boostkg.analysis.backtest import backtest as run_backtest
 from boostkg.analysis.corridor import Corridor, side_mask
 from boostkg.analysis.matching import MAX_TOP, Candidate, Per, match
+from boostkg.analysis.methods import learn
 from boostkg.analysis.projection import Projection, project
 from boostkg.errors import InputError, UnknownTermError
 from boostkg.reports import corridor_data as data
@@ -192,6 +193,8 @@ def make_report(
     themes = data.resolve_themes(store, request.themes or None, base=link_base)
     started = time.perf_counter()
     projection = project(store)
+    years = projection.project_years[projection.project_years > 0]
+    history = learn(projection, until=int(years.max())) if years.size else None  # once for every theme
     projected = time.perf_counter()
     matches: dict[str, list[Candidate]] = {}
     notes: list[tuple[str, str]] = []
@@ -200,7 +203,7 @@ def make_report(
             request.sources, request.targets, themes=theme.slug, actor_types=request.actor_types or None
         )
         try:
-            result = match(store, corridor, top=top, per=per, projection=projection)
+            result = match(store, corridor, top=top, per=per, projection=projection, history=history)
         except UnknownTermError:
             raise
         except InputError as exc:  # a side without actors in this theme: a gap, not a failure

@@ -89,6 +89,15 @@ def test_report_holds_ranked_cordis_candidates_coverage_and_backtest(
         assert all(
             link["url"].startswith(("http://kg.test/", "http")) for e in c["evidence"] for link in e["links"]
         )
+    # each theme ranks its own pairs: the executive summary's top pair differs from theme to theme
+    tops = [(s["top"][0]["source"]["iri"], s["top"][0]["target"]["iri"]) for s in report["summaries"]]
+    assert len(set(tops)) == 3, tops
+    assert all(dict(c["components"])["theme_focus"] > 0 for c in candidates)
+    # actors known only by PIC are counted in the gaps and risks
+    unnamed = [r for r in report["risks"] if r["kind"] == "unnamed-actors"]
+    assert len(unnamed) == 1
+    assert "have no name in the graph" in unnamed[0]["text"]
+    assert any("theme_focus" in paragraph for paragraph in report["method"])
     scores = [c["score"] for c in candidates if c["theme"] == "ict-digital"]
     assert scores == sorted(scores, reverse=True)
     # the network of each theme draws the theme's top candidates and real existing ties
