@@ -154,6 +154,7 @@ def main() -> None:
             f"vectorised rank step {full['rank']['wall']:.2f} s "
             f"({full['networkx_extrapolated_s'] / full['rank']['wall']:.0f}× faster)"
         )
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
     verdict = "PASS" if ranking <= GOAL_S and full["peak_mib"] < GOAL_MIB else "MISS"
     print(
         f"{verdict}: store → ranked candidates for all {full['sources']:,} sources in {ranking:.2f} s wall "

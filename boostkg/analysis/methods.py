@@ -469,6 +469,33 @@ def features(history: History, sources: IntArray, targets: IntArray) -> dict[str
     }
 
 
+def _pair_closure(
+    weighted: sp.csr_matrix, ra_columns: sp.csc_matrix, sources: IntArray, targets: IntArray
+) -> FloatArray:
+    """``(weighted @ ra_columns)[sources[i], targets[i]]`` for each i, one product per block of
+    distinct sources (a source's row is not copied once per pair)."""
+    out = np.zeros(sources.size)
+    if sources.size == 0:
+        return out
+    unique, inverse = np.unique(sources, return_inverse=True)
+    inverse = inverse.ravel()
+    block_of = inverse // PAIR_BLOCK
+    order = np.argsort(block_of, kind="stable")
+    bounds = np.searchsorted(block_of[order], np.arange(block_of.max() + 2))
+    for b in range(bounds.size - 1):
+        sel = order[bounds[b] : bounds[b + 1]]
+        if sel.size == 0:
+            continue
+        rows = unique[b * PAIR_BLOCK : (b + 1) * PAIR_BLOCK]
+        cols, col_of = np.unique(targets[sel], return_inverse=True)
+        product = sp.csr_matrix(weighted[rows] @ ra_columns[:, cols])
+        out[sel] = np.asarray(product[inverse[sel] - b * PAIR_BLOCK, col_of.ravel()]).ravel()
+    return out
+
+
+PAIR_BLOCK = 512
+
+
 def pair_features(history: History, sources: IntArray, targets: IntArray) -> dict[str, FloatArray]:
     """The features of the pairs (sources[i], targets[i]) only: one value per pair and component,
     equal to the matching cell of :func:`features`.
@@ -483,7 +510,7 @@ def pair_features(history: History, sources: IntArray, targets: IntArray) -> dic
     True
     """
     h = history
-    closure = np.asarray(h.weighted[sources].multiply(h.ra_columns[:, targets].T).sum(axis=1)).ravel()
+    closure = _pair_closure(h.weighted, h.ra_columns, sources, targets)
     community = np.einsum("ij,ij->i", h.embedding[sources], h.embedding[targets])
     src_country, tgt_country = h.country_of[sources], h.country_of[targets]
     known = src_country >= 0
@@ -495,12 +522,7 @@ def pair_features(history: History, sources: IntArray, targets: IntArray) -> dic
     focus = theme_closure = np.zeros(sources.size)
     if h.theme_share is not None and h.theme_weighted is not None and h.theme_ra_columns is not None:
         focus = np.sqrt(h.theme_share[sources] * h.theme_share[targets])
-        theme_closure = np.log1p(
-            10.0
-            * np.asarray(
-                h.theme_weighted[sources].multiply(h.theme_ra_columns[:, targets].T).sum(axis=1)
-            ).ravel()
-        )
+        theme_closure = np.log1p(10.0 * _pair_closure(h.theme_weighted, h.theme_ra_columns, sources, targets))
     return {
         "closure": np.log1p(10.0 * closure),
         "community": community,
