@@ -6,7 +6,8 @@ import enum
 import io
 import json
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, cast
@@ -35,6 +36,7 @@ from boostkg.analysis.matching import Per, match
 from boostkg.analysis.projection import project
 from boostkg.analysis.results import save_run
 from boostkg.auth import TokenStore, token_store_path
+from boostkg.backup import check_backup, restore_backup, write_backup
 from boostkg.client import describe, submit_file
 from boostkg.config import Settings
 from boostkg.errors import BoostKGError, InputError, InputNotFoundError, QualityCheckError, QueryError
@@ -582,6 +584,72 @@ def token_revoke(
     """Revoke a token: requests carrying it get 401 from now on."""
     info = _register(store).revoke(token_id)
     out.print(f"revoked token {info.steward.token_id} of {info.steward.name}")
+
+
+@contextmanager
+def _progress(label: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A (done, total) callback showing progress on stderr: a bar on a terminal, else a line every
+    ~10 s (for logs of scheduled backups)."""
+    if err.is_terminal:
+        with Progress(
+            TextColumn(f"[bold]{label}[/]"), BarColumn(), TimeElapsedColumn(), console=err, transient=True
+        ) as bar:
+            task = bar.add_task(label, total=None)
+            yield lambda done, total: bar.update(task, completed=done, total=total)
+        return
+    last = [time.monotonic()]
+
+    def report(done: int, total: int) -> None:
+        if time.monotonic() - last[0] >= 10:
+            last[0] = time.monotonic()
+            share = f" ({done / total:.0%})" if total else ""
+            err.print(f"{label}: {done:,} of {total:,} {unit}{share}", markup=False, highlight=False)
+
+    yield report
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(help="Backup file: N-Quads, gzip-compressed if it ends .gz.")],
+    store: StoreOption = None,
+) -> None:
+    """Back up every named graph and the token register to one checked N-Quads file."""
+    settings = _settings(store)
+    with _opened(store) as kg, _progress("backup", "quads") as progress:
+        manifest = write_backup(kg, TokenStore(token_store_path(settings.store)), file, progress=progress)
+    out.print(
+        f"backed up {manifest.quads:,} quads in {len(manifest.graphs)} named graphs and "
+        f"{len(manifest.tokens)} tokens to {file}"
+    )
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A file written by `boostkg backup`.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a store that is not empty (all or nothing).")
+    ] = False,
+    check_only: Annotated[
+        bool, typer.Option("--check", help="Only check that the file is whole; change nothing.")
+    ] = False,
+    store: StoreOption = None,
+) -> None:
+    """Restore a backup into an empty store (or, with --force, in place of everything in it)."""
+    if check_only:
+        with _progress("check", "bytes") as progress:
+            manifest = check_backup(file, progress=progress)
+        out.print(
+            f"{file} is whole: {manifest.quads:,} quads, {len(manifest.tokens)} tokens, {manifest.created}"
+        )
+        return
+    settings = _settings(store)
+    with _opened(store) as kg, _progress("restore", "bytes") as progress:
+        tokens = TokenStore(token_store_path(settings.store))
+        manifest = restore_backup(kg, tokens, file, force=force, progress=progress)
+    out.print(
+        f"restored {manifest.quads:,} quads in {len(manifest.graphs)} named graphs and "
+        f"{len(manifest.tokens)} tokens from {file} (taken {manifest.created})"
+    )
 
 
 @app.command()

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 
 from boostkg.analysis.corridor import Corridor, resolve
 from boostkg.analysis.fitting import FittedWeights, fit_pooled, fit_weights
-from boostkg.analysis.methods import History, IntArray, Method, candidate_scores, learn
+from boostkg.analysis.methods import History, IntArray, Method, candidate_scores, learn, one_blas_thread
 from boostkg.analysis.projection import Projection
 
 BLOCK = 256
@@ -240,7 +240,8 @@ def backtest(
         blind = learn(projection, since=learn_from, until=cutoff)
         runs.insert(1, (THEME_BLIND, Method.corridor, blind, None))
     for name, method, hist, fitted in runs:
-        hits, rr, prec = evaluate(method, hist, focal, candidates, truth, weights=fitted, seed=seed)
+        with one_blas_thread():
+            hits, rr, prec = evaluate(method, hist, focal, candidates, truth, weights=fitted, seed=seed)
         rows_all.append(Scores(name, int(focal.size), hits.mean(), rr.mean(), prec.mean()))
         if newcomer.any():
             rows_new.append(

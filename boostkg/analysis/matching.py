@@ -29,6 +29,7 @@ from boostkg.analysis.methods import (
     candidate_scores,
     combine,
     learn,
+    one_blas_thread,
     pair_features,
 )
 from boostkg.analysis.projection import HELIX_KINDS, Projection, project
@@ -108,6 +109,19 @@ def rank_pairs(
     >>> sorted((s, t) for s, t, _ in best)  # c and d share partner b with a; e is two steps further
     [(0, 2), (0, 3)]
     """
+    with one_blas_thread():
+        return _rank_pairs(history, sources, targets, top, per, weights, newcomer_weights)
+
+
+def _rank_pairs(
+    history: History,
+    sources: IntArray,
+    targets: IntArray,
+    top: int,
+    per: Per,
+    weights: Mapping[str, float] | None,
+    newcomer_weights: Mapping[str, float] | None,
+) -> list[tuple[int, int, float]]:
     chosen: list[tuple[int, int, float]] = []
     best: list[tuple[float, int, int]] = []  # a min-heap of the overall top pairs
     for start in range(0, sources.size, BLOCK):
