@@ -154,6 +154,8 @@ COMMANDS = (
     ("docs",),
     ("stats",),
     ("export",),
+    ("backup",),
+    ("restore",),
     ("serve",),
     ("main",),
     ("validate",),

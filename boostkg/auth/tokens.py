@@ -193,3 +193,64 @@ class TokenStore:
         if row[6]:
             raise AuthError(f"token {token_id} was revoked on {row[6][:10]}")
         return Steward(token_id, row[0], URIRef(row[1]), row[2], bool(row[3]))
+
+    # --- backup and restore (boostkg.backup) -------------------------------------------------------
+    def records(self) -> list[dict[str, str | int | None]]:
+        """Every row of the register as plain JSON values (salt and hash in hex), oldest first."""
+        if not self.path.exists():
+            return []
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT id, steward, organisation, region, admin, salt, hash, created, revoked FROM tokens"
+                " ORDER BY created, id"
+            ).fetchall()
+        return [
+            {
+                "id": row[0],
+                "steward": row[1],
+                "organisation": row[2],
+                "region": row[3],
+                "admin": int(row[4]),
+                "salt": bytes(row[5]).hex(),
+                "hash": bytes(row[6]).hex(),
+                "created": row[7],
+                "revoked": row[8],
+            }
+            for row in rows
+        ]
+
+    def replace_records(self, records: list[dict[str, str | int | None]]) -> None:
+        """Make the register hold exactly ``records`` (as :meth:`records` gives them): written to a
+        new file that then replaces the old one in one rename.
+
+        Raises:
+            InputError: a record lacks a field or has a malformed one.
+            StoreError: the file could not be written.
+        """
+        try:
+            rows = [
+                (
+                    str(r["id"]),
+                    str(r["steward"]),
+                    str(r["organisation"]),
+                    None if r["region"] is None else str(r["region"]),
+                    int(r["admin"] or 0),
+                    bytes.fromhex(str(r["salt"])),
+                    bytes.fromhex(str(r["hash"])),
+                    str(r["created"]),
+                    None if r["revoked"] is None else str(r["revoked"]),
+                )
+                for r in records
+            ]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InputError(f"malformed token record: {exc}") from exc
+        fresh = self.path.with_name(self.path.name + ".new")
+        fresh.unlink(missing_ok=True)
+        try:
+            TokenStore(fresh).tokens()  # creates the schema
+            with closing(sqlite3.connect(fresh)) as conn, conn:
+                conn.executemany("INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            fresh.replace(self.path)
+        except sqlite3.Error as exc:
+            fresh.unlink(missing_ok=True)
+            raise StoreError(f"token register {self.path}: {exc}") from exc
