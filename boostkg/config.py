@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +19,22 @@ working directory)."""
 
 DEFAULT_MAX_SUBMISSION_BYTES = 10 * 1024 * 1024
 """10 MiB; ``BOOSTKG_MAX_SUBMISSION_BYTES`` (or ``Settings(max_submission_bytes=...)``) changes it."""
+
+
+class LogFormat(enum.Enum):
+    """How `serve` writes its log records to stderr."""
+
+    text = "text"
+    json = "json"
+
+
+class LogLevel(enum.Enum):
+    """The least severe log records written."""
+
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
 
 
 class Settings(BaseSettings):
@@ -81,6 +98,18 @@ class Settings(BaseSettings):
     )
     resource_facts_limit: int = Field(
         default=2000, ge=1, description="Statements with the resource as subject a resource page reads."
+    )
+    log_format: LogFormat = Field(
+        default=LogFormat.text,
+        description="Log records on stderr as text lines or as JSON lines (time, level, logger, message, "
+        "request_id, http).",
+    )
+    log_level: LogLevel = Field(default=LogLevel.info, description="The least severe log records written.")
+    metrics: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    metrics_store_max_age_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds the store's quad count shown in /metrics is reused before a recount.",
     )
     void_max_age_s: float = Field(
         default=600.0,

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import boostkg
-from boostkg.api import openapi, problems
+from boostkg.api import observability, openapi, problems
 from boostkg.api.routes import (
     graphs,
     home,
@@ -60,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
             expose_headers=["Location", "Content-Type"],
         )
     app.add_middleware(sparql.LookupFastPath)  # outermost of ours: before CORS, which it skips
+    observability.install(app, settings)  # request ids, logs, metrics: outermost, sees every answer
     app.include_router(home.router)
     app.include_router(sparql.router)
     app.include_router(graphs.router)
