@@ -10,9 +10,9 @@ directory unless ``--store`` is given), samples 200 organisation and project IRI
 drives ``SELECT ?p ?o WHERE { <iri> ?p ?o }`` (JSON results) from 1 and 8 client processes, each
 with one keep-alive HTTP/1.1 connection (the load generator never shares a process with the
 server). With ``--baseline-code DIR`` (a checkout of an older commit, e.g. made with
-``git worktree add DIR <commit>``) the same cells are run against that code too, launched as its
-``boostkg serve`` launched it (uvicorn with the asyncio loop and the h11 parser), rounds
-interleaved; the table gives requests/s per server and cell (the median of the rounds).
+``git worktree add DIR <commit>``) the same cells are run against that code too, launched by that
+checkout's own ``boostkg serve`` (its ``boostkg.cli`` on ``PYTHONPATH``), rounds interleaved; the
+table gives requests/s per server and cell (the median of the rounds).
 """
 
 from __future__ import annotations
@@ -38,15 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = Path(sys.executable)
 BOOSTKG = PYTHON.parent / "boostkg"
 ACCEPT = "application/sparql-results+json"
-BASELINE_LAUNCH = """
-import sys, uvicorn
-from pathlib import Path
-from boostkg.api.app import create_app
-from boostkg.config import Settings
-settings = Settings(store=Path(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]))
-uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-            loop="asyncio", http="h11", h11_max_incomplete_event_size=settings.max_query_bytes * 3 + 65536)
-"""
+BASELINE_LAUNCH = "import sys; from boostkg.cli import app; sys.argv[0] = 'boostkg'; app()"
+"""The baseline checkout's own ``boostkg serve`` (its ``boostkg.cli`` on ``PYTHONPATH``)."""
 
 
 def _free_port() -> int:
@@ -64,15 +57,21 @@ def _env(code: Path | None) -> dict[str, str]:
 
 
 @contextmanager
-def served(store: Path, code: Path | None, log: Path) -> Iterator[tuple[int, int]]:
-    """A server on ``store`` (this checkout's ``boostkg serve``, or ``code``'s baseline launch)."""
+def served(store: Path, code: Path | None, log: Path, processes: int = 1) -> Iterator[tuple[int, int]]:
+    """A server on ``store`` (this checkout's ``boostkg serve`` with ``processes`` HTTP processes,
+    or ``code``'s baseline launch)."""
     port = _free_port()
     if code is None:
         cmd = [str(BOOSTKG), "serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)]
     else:
-        cmd = [str(PYTHON), "-c", BASELINE_LAUNCH, str(store), str(port)]
+        cmd = [str(PYTHON), "-c", BASELINE_LAUNCH, "serve", "--store", str(store)]
+        cmd += ["--host", "127.0.0.1", "--port", str(port)]
+    env = _env(code)
+    if code is None:
+        env["BOOSTKG_HTTP_PROCESSES"] = str(processes)
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=_env(code), cwd=ROOT)
+        # cwd: the checkout whose code runs (python -c puts the working directory first on sys.path)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=code or ROOT)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -109,7 +108,7 @@ def _cpu_seconds(pid: int) -> float:
             fields = (entry / "stat").read_text().rpartition(")")[2].split()
         except OSError:
             continue
-        if int(entry.name) == pid or int(fields[1]) == pid:
+        if int(entry.name) == pid or int(fields[1]) == pid:  # lookup processes are children too
             total += int(fields[11]) + int(fields[12])
     return total / tick
 
@@ -174,6 +173,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", default="1,8")
     parser.add_argument("--baseline-code", type=Path)
+    parser.add_argument("--processes", default="1", help="BOOSTKG_HTTP_PROCESSES values to run, e.g. 1,2")
     args = parser.parse_args()
     clients = [int(c) for c in args.clients.split(",")]
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
@@ -187,21 +187,24 @@ def main() -> None:
                 env=_env(None),
                 stdout=subprocess.DEVNULL,
             )
-        servers: dict[str, Path | None] = {"boostkg": None}
+        servers: dict[str, tuple[Path | None, int]] = {}
         if args.baseline_code is not None:
-            servers = {"baseline": args.baseline_code.resolve(), **servers}
+            servers["baseline"] = (args.baseline_code.resolve(), 1)
+        for count in (int(n) for n in args.processes.split(",")):
+            servers["boostkg" if count == 1 else f"boostkg x{count}"] = (None, count)
         rates: dict[tuple[str, int], list[float]] = {}
         costs: dict[tuple[str, int], list[float]] = {}
         for round_no in range(args.rounds):
-            for name, code in servers.items():
-                with served(store, code, work / f"{name}.log") as (port, pid):
+            for name, (code, count) in servers.items():
+                with served(store, code, work / f"{name}.log", count) as (port, pid):
+                    time.sleep(1.5)  # lookup processes start after the server answers
                     queries = sample_queries(port)
                     for n in clients:
                         rate, cost = throughput(port, pid, queries, n, args.seconds)
                         rates.setdefault((name, n), []).append(rate)
                         costs.setdefault((name, n), []).append(cost)
                         print(
-                            f"round {round_no + 1} {name:9} {n} client(s): {rate:8.0f} req/s, "
+                            f"round {round_no + 1} {name:10} {n} client(s): {rate:8.0f} req/s, "
                             f"server CPU {cost:6.0f} µs/request",
                             flush=True,
                         )

@@ -484,25 +484,12 @@ def _with_overrides(settings: Settings, host: str | None, port: int | None) -> S
 
 
 def _serve(settings: Settings) -> None:
-    import uvicorn
 
+    from boostkg.api import server
     from boostkg.api.app import create_app
 
     out.print(f"serving {settings.store} on http://{settings.host}:{settings.port}/  (Ctrl-C stops)")
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        access_log=settings.access_log,
-        # uvloop (uvicorn[standard]) when installed: less Python per request. The parser stays h11:
-        # httptools answers a bare 400 to a URL longer than its fixed limit, h11's limit is set below
-        loop="auto",
-        http="h11",
-        # room for a GET whose percent-encoded query is as long as the endpoint accepts (413/414 then
-        # come from the endpoint, with a reason, rather than a bare 400 from the HTTP parser)
-        h11_max_incomplete_event_size=settings.max_query_bytes * 3 + 65536,
-    )
+    server.run(create_app(settings), settings)
 
 
 @app.command()

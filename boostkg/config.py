@@ -45,14 +45,23 @@ class Settings(BaseSettings):
     store: Path = Field(default=DEFAULT_STORE, description="Embedded store directory.")
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `serve` listens on.")
-    ontology_dir: Path = Field(default=PROJECT_ROOT / "ontology")
-    data_dir: Path = Field(default=PROJECT_ROOT / "data")
-    queries_dir: Path = Field(default=PROJECT_ROOT / "queries")
+    ontology_dir: Path = Field(
+        default=PROJECT_ROOT / "ontology", description="The ICF ontology and its SKOS schemes (Turtle)."
+    )
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "data", description="Authored seed instances and example submissions."
+    )
+    queries_dir: Path = Field(
+        default=PROJECT_ROOT / "queries", description="Named SPARQL queries and quality checks."
+    )
     shared_data_dir: Path = Field(
         default=PROJECT_ROOT.parent / "shared" / "data",
         description="The real reference data (CORDIS, NUTS, EIS) beside the clone.",
     )
-    reports_dir: Path = Field(default=Path("reports"))
+    reports_dir: Path = Field(
+        default=Path("reports"),
+        description="Where load and corridor reports are written (relative: to the working directory).",
+    )
     ui_vendor_dir: Path = Field(
         default=PROJECT_ROOT / "boostkg" / "api" / "static" / "vendor" / "node_modules",
         description="npm packages of the /query page (YASGUI), installed by scripts/setup.sh.",
@@ -67,6 +76,13 @@ class Settings(BaseSettings):
     )
     query_workers: int = Field(
         default=3, ge=1, le=64, description="Worker processes running SPARQL queries in parallel."
+    )
+    http_processes: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Processes answering HTTP: 1 (the server) plus lookup processes answering bounded "
+        "SPARQL lookups from a read-only checkpoint (see boostkg/api/lookups.py).",
     )
     access_log: bool = Field(
         default=False, description="Log every HTTP request `serve` answers (costs ~5 % of a cheap query)."

@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import boostkg
 from boostkg.api import observability, openapi, problems
+from boostkg.api.lookups import PublishWrites
 from boostkg.api.routes import (
     graphs,
     home,
@@ -59,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Accept"],
             expose_headers=["Location", "Content-Type"],
         )
+    app.add_middleware(PublishWrites)  # with lookup processes: writes published before their response
     app.add_middleware(sparql.LookupFastPath)  # outermost of ours: before CORS, which it skips
     observability.install(app, settings)  # request ids, logs, metrics: outermost, sees every answer
     app.include_router(home.router)

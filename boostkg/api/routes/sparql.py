@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
@@ -278,21 +278,79 @@ def _lookup_in_process(
     :data:`IN_PROCESS_MAX_BYTES` (the worker then runs it under the deadline)."""
     if not is_bounded_lookup(query):
         return None
-    lock = write_state(request).write_lock
-    if not lock.acquire(blocking=False):
-        return None
-    try:
-        body = get_store(request).query_small(
-            query,
-            result_format=results,
-            base_iri=base_iri,
-            max_bytes=min(IN_PROCESS_MAX_BYTES, settings.max_result_bytes),
-        )
-    finally:
-        lock.release()
+    body = _query_small(request.app, query, results, base_iri, settings)
     if body is None:
         return None
     return Response(body, media_type=results.value)
+
+
+LookupRunner = Callable[[str, ResultFormat, str, int], "bytes | None"]
+"""Runs a lookup (query, results format, base IRI, byte budget): its serialised results, or ``None``."""
+
+
+def app_lookup_runner(app: Any) -> LookupRunner:
+    """Lookups on ``app``'s store, skipped (``None``) while a write holds its write lock."""
+    state = app.state
+    lock = getattr(state, "lookup_write_lock", None)
+    if lock is None:
+        lock = state.lookup_write_lock = write_state(Request({"type": "http", "app": app})).write_lock
+    store = cast(EmbeddedStore, state.store)
+
+    def run(query: str, results: ResultFormat, base_iri: str, max_bytes: int) -> bytes | None:
+        if not lock.acquire(blocking=False):
+            return None
+        try:
+            return store.query_small(query, result_format=results, base_iri=base_iri, max_bytes=max_bytes)
+        finally:
+            lock.release()
+
+    return run
+
+
+def _query_small(
+    app: Any, query: str, results: ResultFormat, base_iri: str, settings: Settings
+) -> bytes | None:
+    runner = getattr(app.state, "lookup_runner", None)
+    if runner is None:
+        runner = app.state.lookup_runner = app_lookup_runner(app)
+    return cast(LookupRunner, runner)(
+        query, results, base_iri, min(IN_PROCESS_MAX_BYTES, settings.max_result_bytes)
+    )
+
+
+def lookup_answer(
+    settings: Settings, run: LookupRunner, query_string: bytes, accept: str, base_iri: str
+) -> tuple[bytes, str] | None:
+    """The answer (body, media type) to ``GET /sparql?<query_string>`` if it is a bounded lookup
+    with only the ``query`` parameter that ``run`` answers; ``None`` for anything else (the full
+    path then answers it, errors included)."""
+    if len(query_string) > settings.max_query_bytes:
+        return None
+    try:
+        params = Params.parse(query_string)
+    except EncodingError:
+        return None
+    found = params.values.get("query")
+    if len(params.values) != 1 or found is None or len(found) != 1:
+        return None
+    query = found[0]
+    if not is_bounded_lookup(query):
+        return None
+    try:
+        _checked_text(query, settings, "query")
+        results, _ = _formats(scan(query), accept, None)
+    except (InputError, NotAcceptableError):
+        return None
+    body = run(query, results, base_iri, min(IN_PROCESS_MAX_BYTES, settings.max_result_bytes))
+    return None if body is None else (body, results.value)
+
+
+def app_lookup_answer(app: Any, query_string: bytes, accept: str, base_iri: str) -> tuple[bytes, str] | None:
+    """:func:`lookup_answer` on ``app``'s store and settings."""
+    runner = getattr(app.state, "lookup_runner", None)
+    if runner is None:
+        runner = app.state.lookup_runner = app_lookup_runner(app)
+    return lookup_answer(cast(Settings, app.state.settings), runner, query_string, accept, base_iri)
 
 
 async def run_graph_download(request: Request, graph: str, rdf: RdfFormat) -> Response:
@@ -535,24 +593,8 @@ class LookupFastPath:
                 return None
             if name == b"accept" and not accept:
                 accept = value.decode("latin-1")
-        settings = cast(Settings, scope["app"].state.settings)
-        raw = scope["query_string"]
-        if len(raw) > settings.max_query_bytes:
-            return None
-        try:
-            params = Params.parse(raw)
-        except EncodingError:
-            return None
-        found = params.values.get("query")
-        if len(params.values) != 1 or found is None or len(found) != 1:
-            return None
-        query = found[0]
-        if not is_bounded_lookup(query):
-            return None
         request = Request(scope)
-        try:
-            _checked_text(query, settings, "query")
-            results, _ = _formats(scan(query), accept, None)
-        except (InputError, NotAcceptableError):
+        found = app_lookup_answer(scope["app"], scope["query_string"], accept, _endpoint(request))
+        if found is None:
             return None
-        return _lookup_in_process(request, query, results, _endpoint(request), settings)
+        return Response(found[0], media_type=found[1])

@@ -1,0 +1,149 @@
+"""The HTTP protocol ``boostkg serve`` runs: uvicorn's h11 protocol with a shortcut for lookups.
+
+A bounded lookup (``GET /sparql?query=`` whose every triple pattern has a named subject, see
+:func:`~boostkg.api.routes.sparql.lookup_answer`) costs pyoxigraph about 0.2 ms, and h11's parsing,
+the ASGI cycle and Starlette's request and response objects cost as much again. Between requests,
+when uvicorn's protocol has nothing in flight, this protocol reads the next request head itself: a
+plain ``GET /sparql?query=...`` over HTTP/1.1 (no body, no ``Origin``, no ``Connection: close``)
+that the lookup path answers gets its 200 written straight to the socket; every other request,
+and every lookup the lookup path declines (errors included), is handed to h11 with all the bytes
+read so far, and goes through the application exactly as before. Responses are those the
+application would send for the same request (status, ``content-type``, ``content-length`` and
+uvicorn's ``date``/``server`` headers); keep-alive, its timeout and graceful shutdown stay uvicorn's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+HEAD_LIMIT = 16 * 1024
+"""A request head longer than this (without its end) is left to h11, which enforces the limits."""
+_PREFIX = b"/sparql?"
+_DECLINE_HEADERS = frozenset({b"origin", b"content-length", b"transfer-encoding", b"expect", b"upgrade"})
+
+
+class FrontProtocol(H11Protocol):
+    """h11 with lookups answered ahead of it (see the module docstring); ``app`` is the FastAPI
+    application whose store, settings and write lock answer them."""
+
+    app_for_lookups: Any = None
+
+    def __init__(self, *args: Any, handed_over: bytes = b"", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head = b""
+        self._handed_over = handed_over
+        """Bytes another process read from this connection before handing it over: they come first."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if self._handed_over:
+            data, self._handed_over = self._handed_over, b""
+            self.data_received(data)
+
+    def _idle(self) -> bool:
+        """Whether h11 has no request in flight and nothing buffered (a new request may be ours)."""
+        conn = self.conn
+        return (
+            (self.cycle is None or self.cycle.response_complete)
+            and conn.our_state is h11.IDLE
+            and conn.their_state is h11.IDLE
+            and not conn.trailing_data[0]
+        )
+
+    def data_received(self, data: bytes) -> None:
+        if not self._idle():
+            super().data_received(data)
+            return
+        buffer = self._head + data if self._head else data
+        self._head = b""
+        while buffer:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buffer) <= HEAD_LIMIT:
+                    self._head = buffer
+                    return
+                break
+            answer = self._answer(buffer[:end])
+            if answer is None:
+                break
+            self._unset_keepalive_if_required()
+            self.transport.write(answer)
+            self.server_state.total_requests += 1
+            buffer = buffer[end + 4 :]
+            if not buffer:
+                self.timeout_keep_alive_task = self.loop.call_later(
+                    self.timeout_keep_alive, self.timeout_keep_alive_handler
+                )
+        if buffer:
+            super().data_received(buffer)
+
+    def _answer(self, head: bytes) -> bytes | None:
+        """The whole response to a request head the lookup path answers, else ``None``."""
+        parsed = parse_lookup_head(head)
+        if parsed is None:
+            return None
+        from boostkg.api.routes.sparql import app_lookup_answer  # the routes import the app's modules
+
+        query_string, accept, host = parsed
+        found = app_lookup_answer(
+            self.app_for_lookups, query_string, accept, f"{self.scheme or 'http'}://{host}/sparql"
+        )
+        if found is None:
+            return None
+        return lookup_response(self.server_state.default_headers, *found)
+
+
+def parse_lookup_head(head: bytes) -> tuple[bytes, str, str] | None:
+    """(query string, Accept, Host) of a request head (without its blank line) that may be a
+    lookup: ``GET /sparql?...`` over HTTP/1.1 with a Host, no body, no ``Origin``, no
+    ``Connection: close``; ``None`` for any other request."""
+    lines = head.split(b"\r\n")
+    parts = lines[0].split(b" ")
+    if len(parts) != 3 or parts[0] != b"GET" or parts[2] != b"HTTP/1.1" or not parts[1].startswith(_PREFIX):
+        return None
+    accept: bytes | None = None
+    host: bytes | None = None
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip():
+            return None
+        name = name.lower()
+        if name in _DECLINE_HEADERS:
+            return None
+        value = value.strip()
+        if name == b"accept":
+            accept = value if accept is None else accept
+        elif name == b"host":
+            if host is not None:
+                return None
+            host = value
+        elif name == b"connection" and b"close" in value.lower():
+            return None
+    target = parts[1]
+    if host is None or b"#" in target or not host.isascii():
+        return None
+    return (
+        target[len(_PREFIX) :],
+        accept.decode("latin-1") if accept is not None else "",
+        host.decode("ascii"),
+    )
+
+
+def lookup_response(default_headers: list[tuple[bytes, bytes]], body: bytes, media: str) -> bytes:
+    """A 200 response with ``body``, as Starlette and uvicorn would send it."""
+    content_type = f"{media}; charset=utf-8" if media.startswith("text/") else media
+    out = [b"HTTP/1.1 200 OK\r\n"]
+    for name, value in default_headers:
+        out += (name, b": ", value, b"\r\n")
+    out += (b"content-length: ", str(len(body)).encode(), b"\r\ncontent-type: ", content_type.encode())
+    out += (b"\r\n\r\n", body)
+    return b"".join(out)
+
+
+def front_protocol(app: Any) -> type[FrontProtocol]:
+    """A :class:`FrontProtocol` class answering lookups from ``app`` (for ``uvicorn.run(http=...)``)."""
+    return type("BoostkgFrontProtocol", (FrontProtocol,), {"app_for_lookups": app})

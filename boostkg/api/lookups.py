@@ -1,0 +1,355 @@
+"""Lookup processes: more than one core for ``GET /sparql`` lookups (``boostkg serve --processes N``).
+
+One Python process answers HTTP on one core at most, and for a point lookup the HTTP work costs as
+much as the query. With ``N > 1`` the server process (the *primary*: every write, every page, every
+query that may run long) shares its listening socket with ``N - 1`` lookup processes. A lookup
+process accepts connections like the primary does and answers the requests
+:func:`~boostkg.api.front.parse_lookup_head` and :func:`~boostkg.api.routes.sparql.lookup_answer`
+accept (bounded lookups) from a read-only checkpoint of the store; at the first request it does not
+answer, it hands the connection itself (the socket, by ``SCM_RIGHTS``, with the bytes read so far)
+to the primary, which serves it from then on exactly as if it had accepted it.
+
+Read-your-writes: after every request that may have written (any method but GET/HEAD/OPTIONS), the
+primary, before its response starts, takes a checkpoint of the store under the write lock and
+publishes its path on a shared page (:class:`Board`); a lookup process looks at the page before
+every lookup and opens the newer checkpoint (about 10 ms) when there is one. So the response to a
+write is sent only once every process will answer from a state that includes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import mmap
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any, cast
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from boostkg.config import Settings
+
+_PAGE = 4096
+_HEAD_LIMIT = 16 * 1024
+_HANDOVER_MAX = 256 * 1024
+_KEEP_ALIVE_S = 5.0
+_READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Board:
+    """A shared page naming the newest published checkpoint: 8 bytes generation (0 while being
+    written), 4 bytes length, the path. One writer (the primary), many readers."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.page = mmap.mmap(fd, _PAGE)
+
+    @classmethod
+    def create(cls) -> Board:
+        fd, name = tempfile.mkstemp(prefix="boostkg-board-")
+        os.unlink(name)
+        os.ftruncate(fd, _PAGE)
+        os.set_inheritable(fd, True)
+        return cls(fd)
+
+    def publish(self, generation: int, path: Path) -> None:
+        data = str(path).encode("utf-8")
+        self.page[0:8] = (0).to_bytes(8, "little")
+        self.page[8:12] = len(data).to_bytes(4, "little")
+        self.page[12 : 12 + len(data)] = data
+        self.page[0:8] = generation.to_bytes(8, "little")
+
+    def generation(self) -> int:
+        return int.from_bytes(self.page[0:8], "little")
+
+    def read(self) -> tuple[int, Path] | None:
+        """The published (generation, checkpoint), or ``None`` while none is."""
+        for _ in range(1000):
+            first = self.generation()
+            if first:
+                size = int.from_bytes(self.page[8:12], "little")
+                path = self.page[12 : 12 + size].decode("utf-8", "replace")
+                if self.generation() == first:
+                    return first, Path(path)
+            time.sleep(0.001)
+        return None
+
+
+# --- the primary's side -----------------------------------------------------------------------------
+
+
+class LookupProcesses:
+    """The lookup processes of one server: started after the app, stopped before it closes."""
+
+    def __init__(self, settings: Settings, listener: socket.socket) -> None:
+        self.settings = settings
+        self.listener = listener
+        self.board = Board.create()
+        self.published = -1
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.channels: list[socket.socket] = []
+        self._app: Any = None
+
+    def publish(self) -> None:
+        """Checkpoint the store under the write lock and publish it (no-op if nothing changed)."""
+        from starlette.requests import Request
+
+        from boostkg.api.admin import write_state  # the routes import the app's modules
+
+        app = self._app
+        store = app.state.store
+        if store.generation == self.published:
+            return
+        with write_state(Request({"type": "http", "app": app})).write_lock:
+            generation = store.generation
+            path = store.reader_snapshot()
+            self.board.publish(generation + 1, path)  # +1: 0 means "being written"
+            self.published = generation
+
+    def start(self, app: Any, adopt: Callable[[socket.socket, bytes], None]) -> None:
+        """Publish the store's state, start the processes, take the connections they hand over."""
+        self._app = app
+        self.publish()
+        loop = asyncio.get_running_loop()
+        for _ in range(self.settings.http_processes - 1):
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            theirs.set_inheritable(True)
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "boostkg.api.lookups",
+                    str(self.listener.fileno()),
+                    str(theirs.fileno()),
+                    str(self.board.fd),
+                    self.settings.model_dump_json(),
+                ],
+                pass_fds=(self.listener.fileno(), theirs.fileno(), self.board.fd),
+            )
+            theirs.close()
+            ours.setblocking(False)
+            loop.add_reader(ours.fileno(), functools.partial(self._received, ours, adopt))
+            self.procs.append(proc)
+            self.channels.append(ours)
+
+    def _received(self, channel: socket.socket, adopt: Callable[[socket.socket, bytes], None]) -> None:
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(channel, _HANDOVER_MAX, 4)
+        except BlockingIOError:
+            return
+        except OSError:
+            data, fds = b"", []
+        if not data and not fds:  # the lookup process is gone
+            asyncio.get_running_loop().remove_reader(channel.fileno())
+            return
+        for fd in fds:
+            adopt(socket.socket(fileno=fd), data)
+
+    def stop(self) -> None:
+        for channel in self.channels:
+            with contextlib.suppress(ValueError, RuntimeError):
+                asyncio.get_running_loop().remove_reader(channel.fileno())
+            channel.close()
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+class PublishWrites:
+    """ASGI middleware of the primary: before the response to a request that may have written
+    starts, publish the store's new state to the lookup processes (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        processes = cast("LookupProcesses | None", getattr(scope["app"].state, "lookup_processes", None))
+        if scope["type"] != "http" or scope["method"] in _READ_ONLY or processes is None:
+            await self.app(scope, receive, send)
+            return
+
+        async def publishing_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await run_in_threadpool(processes.publish)
+            await send(message)
+
+        await self.app(scope, receive, publishing_send)
+
+
+# --- a lookup process ---------------------------------------------------------------------------------
+
+
+class _Lookups:
+    """A lookup process's state: settings, the board, the checkpoint it reads."""
+
+    def __init__(self, settings: Settings, board: Board, channel: socket.socket) -> None:
+        from boostkg.api.routes.sparql import lookup_answer
+
+        self.settings = settings
+        self.board = board
+        self.channel = channel
+        self.generation = 0
+        self.store: Any = None
+        self.answer = lookup_answer
+        self._date = (0, b"")
+
+    def current(self) -> Any:
+        """The store at the newest published checkpoint (reopened when the board moved)."""
+        from boostkg.store.snapshot import SnapshotReader
+
+        if self.board.generation() != self.generation:
+            found = self.board.read()
+            if found is not None:
+                generation, path = found
+                if self.store is not None:
+                    self.store.close()
+                self.store = SnapshotReader(path)
+                self.generation = generation
+        return self.store
+
+    def run(self, query: str, results: Any, base_iri: str, max_bytes: int) -> bytes | None:
+        result = self.current().query_small(
+            query, result_format=results, base_iri=base_iri, max_bytes=max_bytes
+        )
+        return cast("bytes | None", result)
+
+    def default_headers(self) -> list[tuple[bytes, bytes]]:
+        now = int(time.time())
+        if self._date[0] != now:
+            self._date = (now, formatdate(now, usegmt=True).encode())
+        return [(b"date", self._date[1]), (b"server", b"uvicorn")]
+
+
+class _LookupProtocol(asyncio.Protocol):
+    def __init__(self, lookups: _Lookups) -> None:
+        self.lookups = lookups
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+        self.idle: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self._arm()
+
+    def _arm(self) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+        assert self.transport is not None
+        self.idle = asyncio.get_running_loop().call_later(_KEEP_ALIVE_S, self.transport.close)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        from boostkg.api.front import lookup_response, parse_lookup_head
+
+        transport = self.transport
+        assert transport is not None
+        buffer = self.buffer + data
+        lookups = self.lookups
+        while buffer:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(buffer) <= _HEAD_LIMIT:
+                    self.buffer = buffer
+                    self._arm()
+                    return
+                break
+            parsed = parse_lookup_head(buffer[:end])
+            if parsed is None:
+                break
+            query_string, accept, host = parsed
+            found = lookups.answer(
+                lookups.settings, lookups.run, query_string, accept, f"http://{host}/sparql"
+            )
+            if found is None:
+                break
+            transport.write(lookup_response(lookups.default_headers(), *found))
+            buffer = buffer[end + 4 :]
+        self.buffer = b""
+        if buffer:
+            self._hand_over(buffer)
+        else:
+            self._arm()
+
+    def _hand_over(self, buffer: bytes) -> None:
+        """Give the connection (and ``buffer``, read from it) to the primary."""
+        transport = self.transport
+        assert transport is not None
+        if self.idle is not None:
+            self.idle.cancel()
+        transport.pause_reading()
+        if len(buffer) > _HANDOVER_MAX:
+            transport.close()  # a head past every limit: the primary would refuse it too
+            return
+        sock = transport.get_extra_info("socket")
+        try:
+            socket.send_fds(self.lookups.channel, [buffer], [sock.fileno()])
+        except OSError:
+            transport.abort()
+            return
+        transport.abort()  # closes our descriptor only: the primary holds its own
+
+
+async def _serve(listener: socket.socket, lookups: _Lookups) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: _LookupProtocol(lookups), sock=listener)
+    stopped: asyncio.Future[None] = loop.create_future()
+
+    def stop() -> None:
+        if not stopped.done():
+            stopped.set_result(None)
+
+    def parent_gone() -> None:
+        try:
+            if lookups.channel.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
+                stop()
+        except BlockingIOError:
+            return
+        except OSError:
+            stop()
+
+    loop.add_reader(lookups.channel.fileno(), parent_gone)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+    await stopped
+    server.close()
+
+
+def main(argv: list[str]) -> None:
+    """``python -m boostkg.api.lookups LISTEN_FD CHANNEL_FD BOARD_FD SETTINGS_JSON``."""
+    listen_fd, channel_fd, board_fd = (int(a) for a in argv[:3])
+    settings = Settings.model_validate(json.loads(argv[3]))
+    listener = socket.socket(fileno=listen_fd)
+    channel = socket.socket(fileno=channel_fd)
+    lookups = _Lookups(settings, Board(board_fd), channel)
+    lookups.current()
+    try:
+        import uvloop
+
+        runner: Callable[..., Any] = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    runner(_serve(listener, lookups))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,132 @@
+"""``boostkg serve`` with lookup processes (BOOSTKG_HTTP_PROCESSES=2), through the real server:
+read-your-writes on every connection whichever process accepted it, every other request handed
+over to the server process and answered as usual, the lookup process gone with the server; and the
+lookup shortcut ahead of h11 (also in one process) answering pipelined requests in order."""
+
+from __future__ import annotations
+
+import http.client
+import re
+import socket
+import time
+import urllib.parse
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.endpoint_server import Scratch, scratch_server
+
+pytestmark = pytest.mark.subprocess
+
+GRAPH = "http://example.org/graph/ryw"
+JSON_RESULTS = "application/sparql-results+json"
+
+
+def _lookup_pids(server: Scratch) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"boostkg.api.lookups" in cmdline and str(server.store).encode() in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _ask_on_new_connection(server: Scratch, pattern: str) -> bool:
+    port = int(server.url.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": f"ASK {{ {pattern} }}"}))
+        response = conn.getresponse()
+        body = response.read()
+        assert response.status == 200, body
+        assert response.getheader("content-type") == JSON_RESULTS
+        value: bool = httpx.Response(200, content=body).json()["boolean"]
+        return value
+    finally:
+        conn.close()
+
+
+def test_lookup_processes(tmp_path: Path) -> None:
+    with scratch_server(tmp_path, {"BOOSTKG_HTTP_PROCESSES": "2"}) as server:
+        deadline = time.monotonic() + 30
+        while not _lookup_pids(server) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (pid,) = _lookup_pids(server)
+        time.sleep(1.5)  # the lookup process is up and accepting
+
+        # read-your-writes: each write is seen by the very next lookup, on new connections
+        # (so accepted by either process), for Graph Store writes, updates and deletes alike
+        ntriples = {"Content-Type": "application/n-triples", **server.admin}
+        update = {"Content-Type": "application/sparql-update", **server.admin}
+        for i in range(12):
+            body = f'<http://example.org/s> <http://example.org/p> "{i}" .\n'.encode()
+            assert httpx.post(server.url + "/graphs", params={"graph": GRAPH}, content=body, headers=ntriples)
+            assert all(_ask_on_new_connection(server, f'<http://example.org/s> ?p "{i}"') for _ in range(4))
+        insert = f'INSERT DATA {{ GRAPH <{GRAPH}> {{ <http://example.org/u> <http://example.org/p> "u" }} }}'
+        assert httpx.post(server.sparql, content=insert.encode(), headers=update).status_code == 204
+        assert all(_ask_on_new_connection(server, '<http://example.org/u> ?p "u"') for _ in range(4))
+        assert (
+            httpx.delete(server.url + "/graphs", params={"graph": GRAPH}, headers=server.admin).status_code
+            == 204
+        )
+        assert not any(_ask_on_new_connection(server, "<http://example.org/s> ?p ?o") for _ in range(4))
+
+        # the lookup process answers lookups (its CPU time grows under a burst of them) ...
+        before = _cpu_ticks(pid)
+        for _ in range(40):
+            _ask_on_new_connection(server, "<http://example.org/nothing> ?p ?o")
+            for _ in range(20):
+                _ask_on_new_connection(server, "<http://example.org/u> ?p ?o")
+        assert _cpu_ticks(pid) > before
+
+        # ... and whatever it does not answer is handed over and answered as usual, on any connection
+        for _ in range(20):
+            with httpx.Client(base_url=server.url) as client:
+                assert client.get("/health").status_code == 200
+                scan = client.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"})
+                assert scan.status_code == 200
+                assert client.get("/sparql", params={"query": "SELECT ?x {"}).status_code == 400
+                lookup = client.get("/sparql", params={"query": "ASK { <http://example.org/u> ?p ?o }"})
+                assert lookup.json()["boolean"] is False  # deleted with the graph
+                form = client.post("/sparql", data={"query": "ASK { ?s ?p ?o }"})
+                assert form.status_code == 200
+    assert not any(
+        Path(f"/proc/{pid}").exists() and b"lookups" in Path(f"/proc/{pid}/cmdline").read_bytes() for _ in [0]
+    )
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_pipelined_requests_are_answered_in_order(tmp_path: Path, processes: str) -> None:
+    with scratch_server(tmp_path, {"BOOSTKG_HTTP_PROCESSES": processes}) as server:
+        body = b'<http://example.org/a> <http://example.org/p> "x" .\n'
+        headers = {"Content-Type": "application/n-triples", **server.admin}
+        assert httpx.put(server.url + "/graphs", params={"graph": GRAPH}, content=body, headers=headers)
+        time.sleep(1.5)
+        query = urllib.parse.urlencode({"query": "SELECT ?o WHERE { <http://example.org/a> ?p ?o }"})
+        lookup = f"GET /sparql?{query} HTTP/1.1\r\nHost: h\r\nAccept: text/csv\r\n\r\n".encode()
+        health = b"GET /health HTTP/1.1\r\nHost: h\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", int(server.url.rsplit(":", 1)[1]))) as sock:
+            sock.sendall(
+                lookup + lookup + health + lookup + b"GET /sparql?query=ASK%20%7B HTTP/1.1\r\nHost: h\r\n\r\n"
+            )
+            sock.settimeout(10)
+            received = b""
+            while received.count(b"HTTP/1.1 ") < 5 or not received.endswith(b"}"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+        statuses = re.findall(rb"HTTP/1\.1 (\d{3}) ", received)
+        assert statuses == [b"200", b"200", b"200", b"200", b"400"]
+        assert received.count(b"o\r\nx\r\n") == 3
+        assert received.index(b'"status":"ok"') < received.rindex(b"o\r\nx\r\n")
