@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     query_workers: int = Field(
         default=3, ge=1, le=64, description="Worker processes running SPARQL queries in parallel."
     )
+    http_processes: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Processes answering HTTP: 1 (the server) plus lookup processes answering bounded "
+        "SPARQL lookups from a read-only checkpoint (see boostkg/api/lookups.py).",
+    )
     access_log: bool = Field(
         default=False, description="Log every HTTP request `serve` answers (costs ~5 % of a cheap query)."
     )
