@@ -299,20 +299,21 @@ def _handler(settings: Settings) -> logging.Handler:
 
 def configure_logging(settings: Settings, *, server: bool = False) -> None:
     """Send the ``boostkg`` loggers' records to stderr in ``settings.log_format`` at
-    ``settings.log_level``; with ``server``, uvicorn's own loggers too (called once uvicorn has
-    configured them), and its access log off when ours is on (ours carries the request id)."""
-    names = ["boostkg", "uvicorn", "uvicorn.error"] if server else ["boostkg"]
-    for name in names:
-        logger = logging.getLogger(name)
-        for old in [h for h in logger.handlers if isinstance(h, _OurHandler)]:
-            logger.removeHandler(old)
-        if server and name != "boostkg":
-            logger.handlers.clear()
-        logger.addHandler(_handler(settings))
-        logger.setLevel(settings.log_level.value.upper())
-        logger.propagate = False
-    if server and settings.access_log:
-        logging.getLogger("uvicorn.access").disabled = True
+    ``settings.log_level`` (they still propagate, to whatever the root logger has); with ``server``,
+    uvicorn's own records too (called once uvicorn has configured its loggers), and its access log
+    off when ours is on (ours carries the request id)."""
+    ours = logging.getLogger("boostkg")
+    for old in [h for h in ours.handlers if isinstance(h, _OurHandler)]:
+        ours.removeHandler(old)
+    ours.addHandler(_handler(settings))
+    ours.setLevel(settings.log_level.value.upper())
+    if server:
+        uvicorn = logging.getLogger("uvicorn")  # uvicorn.error propagates to it
+        uvicorn.handlers = [_handler(settings)]
+        uvicorn.setLevel(settings.log_level.value.upper())
+        uvicorn.propagate = False
+        if settings.access_log:
+            logging.getLogger("uvicorn.access").disabled = True
 
 
 def install(app: Any, settings: Settings) -> Metrics:
@@ -321,7 +322,6 @@ def install(app: Any, settings: Settings) -> Metrics:
 
     metrics = Metrics()
     app.state.metrics = metrics
-    configure_logging(settings)
     app.include_router(operations.router)
     app.add_middleware(
         Observability,
