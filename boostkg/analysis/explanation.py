@@ -234,11 +234,15 @@ class Explainer:
         text += (": " + "; ".join(reasons) + ".") if reasons else "."
         if h.theme_share is not None:
             partners = self.theme_partners(s, t, shared)
+            met = (
+                f"they share {partners.size} partner(s) met in its projects, "
+                f"e.g. {actor_label(p, int(partners[0]))}"
+                if partners.size
+                else "they have no partner in its projects in common yet"
+            )
             text += (
                 f" In {self.theme_names}: {h.theme_share[t]:.0%} of {target}'s and {h.theme_share[s]:.0%} of "
-                f"{source}'s recent project weight lies in the theme, and they share {partners.size} "
-                "partner(s) met in its projects"
-                + (f", e.g. {actor_label(p, int(partners[0]))}." if partners.size else ".")
+                f"{source}'s recent project weight lies in the theme, and {met}."
             )
         if h.n_projects[s] <= 1:
             text += (
