@@ -70,6 +70,10 @@ class StoreLockedError(StoreError):
     """Another process holds the store open."""
 
 
+class StoreUnavailableError(StoreError):
+    """A remote store cannot be reached or failed (connection refused, 5xx); names its URL."""
+
+
 class QueryError(StoreError):
     """A SPARQL query or update is malformed or failed while running."""
 

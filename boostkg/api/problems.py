@@ -20,12 +20,15 @@ from boostkg.errors import (
     QueryTimeoutError,
     ResultTooLargeError,
     StoreLockedError,
+    StoreUnavailableError,
     UnknownTermError,
     UnsupportedMediaTypeError,
     UriTooLongError,
 )
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_S = 5
+"""Seconds a client is told to wait (``Retry-After``) when the remote store is unavailable."""
 
 _STATUS: tuple[tuple[type[BoostKGError], int, str], ...] = (
     (InputNotFoundError, 404, "not-found"),
@@ -44,6 +47,7 @@ _STATUS: tuple[tuple[type[BoostKGError], int, str], ...] = (
     (QueryError, 400, "bad-query"),
     (InputError, 400, "bad-input"),
     (StoreLockedError, 503, "store-locked"),
+    (StoreUnavailableError, 503, "store-unavailable"),
     (BoostKGError, 500, "internal"),
 )
 
@@ -69,6 +73,8 @@ def problem(
     }
     body.update(extra or {})
     headers = {"WWW-Authenticate": 'Bearer realm="boostkg"'} if status == 401 else None
+    if slug == "store-unavailable":
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
