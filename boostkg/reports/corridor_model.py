@@ -216,6 +216,24 @@ class BacktestRow:
 
 
 @dataclass(frozen=True)
+class ThemedBacktestRow:
+    """The back-test within one theme: only ties formed in the theme's later projects count."""
+
+    theme: str
+    label: str
+    focal_actors: int
+    true_pairs: int
+    hits_at_10: float
+    mrr: float
+    blind_hits_at_10: float
+    """The same method without its theme components."""
+    blind_mrr: float
+    best_baseline: str
+    baseline_hits_at_10: float
+    baseline_mrr: float
+
+
+@dataclass(frozen=True)
 class Backtest:
     """The back-test: learn before a cut-off, score the ties that formed after it."""
 
@@ -223,6 +241,7 @@ class Backtest:
     rows: tuple[BacktestRow, ...]
     focal_actors: int
     newcomer_actors: int
+    themed: tuple[ThemedBacktestRow, ...] = ()
 
 
 @dataclass(frozen=True)

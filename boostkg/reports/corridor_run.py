@@ -7,6 +7,7 @@ the back-test are the analysis package's, run once per theme on one projection o
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -16,6 +17,7 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
+from boostkg.analysis.backtest import THEME_BLIND
 from boostkg.analysis.backtest import backtest as run_backtest
 from boostkg.analysis.corridor import Corridor, side_mask
 from boostkg.analysis.matching import MAX_TOP, Candidate, Per, match
@@ -30,6 +32,7 @@ from boostkg.reports.corridor_model import (
     Coverage,
     CoverageCell,
     Place,
+    ThemedBacktestRow,
     ThemeRef,
 )
 from boostkg.reports.corridor_report import ReportRequest, build_report
@@ -98,6 +101,35 @@ def backtest_model(result: BacktestLike, corridor: str) -> Backtest:
         rows=rows,
         focal_actors=int(focal),
         newcomer_actors=int(newcomers),
+    )
+
+
+def themed_backtest_row(
+    projection: Projection, request: ReportRequest, theme: ThemeRef
+) -> ThemedBacktestRow | None:
+    """The back-test within ``theme`` (truth: first ties in its 2017–2018 projects), or ``None``
+    when no such tie formed in the corridor or a side has no actor in the theme."""
+    corridor = Corridor.parse(
+        request.sources, request.targets, themes=theme.slug, actor_types=request.actor_types or None
+    )
+    try:
+        result = run_backtest(projection, corridor)
+    except InputError:
+        return None
+    mine, blind = result.method("corridor"), result.method(THEME_BLIND)
+    best_hits, best_mrr = result.best_baseline("hits_at_10"), result.best_baseline("mrr")
+    return ThemedBacktestRow(
+        theme=theme.slug,
+        label=theme.label,
+        focal_actors=int(result.sources),
+        true_pairs=int(result.true_pairs),
+        hits_at_10=round(float(mine.hits_at_10), 4),
+        mrr=round(float(mine.mrr), 4),
+        blind_hits_at_10=round(float(blind.hits_at_10), 4),
+        blind_mrr=round(float(blind.mrr), 4),
+        best_baseline=best_mrr.method,
+        baseline_hits_at_10=round(float(best_hits.hits_at_10), 4),
+        baseline_mrr=round(float(best_mrr.mrr), 4),
     )
 
 
@@ -216,6 +248,10 @@ def make_report(
     if with_backtest:
         corridor = Corridor.parse(request.sources, request.targets, actor_types=request.actor_types or None)
         backtest = backtest_model(run_backtest(projection, corridor), request.describe())
+        themed = tuple(
+            row for theme in themes if (row := themed_backtest_row(projection, request, theme)) is not None
+        )
+        backtest = dataclasses.replace(backtest, themed=themed)
     tested = time.perf_counter()
     parameters = [
         ("method", "corridor method (boostkg.analysis), learnt on the whole history"),

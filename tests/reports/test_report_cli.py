@@ -111,6 +111,13 @@ def test_report_holds_ranked_cordis_candidates_coverage_and_backtest(
     assert set(methods) == METHODS
     assert methods["corridor"]["newcomer_hits_at_10"] is not None
     assert report["backtest"]["focal_actors"] > 100
+    # and within each theme: only ties formed in the theme's later projects count
+    themed = {r["theme"]: r for r in report["backtest"]["themed"]}
+    assert set(themed) == {"industry-cleantech-green", "health-wellbeing", "ict-digital"}
+    for row in themed.values():
+        assert row["true_pairs"] > 0
+        assert 0 < row["focal_actors"] < report["backtest"]["focal_actors"]
+        assert row["mrr"] > row["blind_mrr"]  # the theme components add to the method
     # provenance and dates
     assert {p["graph"].rsplit("/", 1)[-1] for p in report["provenance"]} >= {
         "cordis-h2020",
