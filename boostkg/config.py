@@ -6,7 +6,7 @@ import enum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BOOSTKG_", frozen=True)
 
     store: Path = Field(default=DEFAULT_STORE, description="Embedded store directory.")
+    store_url: str | None = Field(
+        default=None,
+        description="A remote SPARQL 1.1 server's query endpoint; when set, it is the store (not `store`).",
+    )
+    store_update_url: str | None = Field(
+        default=None, description="The remote server's SPARQL Update endpoint (default: `store_url`)."
+    )
+    store_gsp_url: str | None = Field(
+        default=None,
+        description="The remote server's Graph Store Protocol endpoint for bulk writes (default: none; "
+        "bulk writes then go as INSERT DATA updates).",
+    )
+    store_user: str | None = Field(
+        default=None, description="User name for the remote server (Basic or Digest)."
+    )
+    store_password: SecretStr | None = Field(default=None, description="Password for the remote server.")
     host: str = Field(default="127.0.0.1", description="Address `serve` binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port `serve` listens on.")
     ontology_dir: Path = Field(
