@@ -233,13 +233,14 @@ def _candidates(
         weights=weights,
         newcomer_weights=newcomer_weights,
     )
+    columns = {name: comps[name][:, 0].tolist() for name in COMPONENTS}  # Python floats, once
     explainer = Explainer(history) if explain else None
     empty: dict[str, list[str]] = {"shared_partners": [], "projects": [], "themes": [], "capabilities": []}
     out: list[Candidate] = []
     rank_in_source: dict[int, int] = {}
     for i, (s, t, _) in enumerate(pairs):
         rank_in_source[s] = rank_in_source.get(s, 0) + 1
-        components = {name: round(float(comps[name][i, 0]), 4) for name in COMPONENTS}
+        components = {name: round(columns[name][i], 4) for name in COMPONENTS}
         evidence, text = empty, ""
         if explainer is not None:
             evidence, shared = explainer.evidence(s, t)
