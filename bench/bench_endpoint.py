@@ -8,6 +8,7 @@ so the client costs little per request):
 
     .venv/bin/python bench/bench_endpoint.py [--seconds 2] [--rounds 2] [--clients 1,8]
         [--store DIR] [--venv DIR] [--code head|worktree] [--no-rdflib] [--no-profile] [--processes N]
+        [--query-workers N]
 
 Query classes: point lookups (all triples of one organisation or project), 2-hop joins
 (co-participants; a project's participants and their countries), aggregates (participations and
@@ -664,6 +665,9 @@ def main() -> None:
     parser.add_argument(
         "--processes", type=int, help="BOOSTKG_HTTP_PROCESSES for boostkg serve (default: its default)"
     )
+    parser.add_argument(
+        "--query-workers", type=int, help="BOOSTKG_QUERY_WORKERS for boostkg serve (default: its default)"
+    )
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
@@ -773,7 +777,11 @@ def _bench(args: argparse.Namespace, workdir: Path, servers: list[Server]) -> No
             [*boostkg, "serve", "--store", str(store), "--host", "127.0.0.1", "--port", str(port)],
             f"http://127.0.0.1:{port}/sparql",
             workdir,
-            {**env, **({"BOOSTKG_HTTP_PROCESSES": str(args.processes)} if args.processes else {})},
+            {
+                **env,
+                **({"BOOSTKG_HTTP_PROCESSES": str(args.processes)} if args.processes else {}),
+                **({"BOOSTKG_QUERY_WORKERS": str(args.query_workers)} if args.query_workers else {}),
+            },
         )
     )
     port = free_port()

@@ -134,12 +134,14 @@ def parse_lookup_head(head: bytes) -> tuple[bytes, str, str] | None:
 
 
 def lookup_response(default_headers: list[tuple[bytes, bytes]], body: bytes, media: str) -> bytes:
-    """A 200 response with ``body``, as Starlette and uvicorn would send it."""
+    """A 200 response with ``body``, as the application (Starlette, the security headers) and
+    uvicorn would send it."""
     content_type = f"{media}; charset=utf-8" if media.startswith("text/") else media
     out = [b"HTTP/1.1 200 OK\r\n"]
     for name, value in default_headers:
         out += (name, b": ", value, b"\r\n")
     out += (b"content-length: ", str(len(body)).encode(), b"\r\ncontent-type: ", content_type.encode())
+    out.append(b"\r\nx-content-type-options: nosniff")  # as the app sends on every answer
     out += (b"\r\n\r\n", body)
     return b"".join(out)
 

@@ -101,6 +101,10 @@ class LookupProcesses:
         self.channels: list[socket.socket] = []
         self._app: Any = None
 
+    def changed(self) -> bool:
+        """Whether the store moved since the last publication."""
+        return bool(self._app.state.store.generation != self.published)
+
     def publish(self) -> None:
         """Checkpoint the store under the write lock and publish it (no-op if nothing changed)."""
         from starlette.requests import Request
@@ -186,7 +190,7 @@ class PublishWrites:
             return
 
         async def publishing_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and processes.changed():
                 await run_in_threadpool(processes.publish)
             await send(message)
 
@@ -225,9 +229,15 @@ class _Lookups:
         return self.store
 
     def run(self, query: str, results: Any, base_iri: str, max_bytes: int) -> bytes | None:
-        result = self.current().query_small(
-            query, result_format=results, base_iri=base_iri, max_bytes=max_bytes
-        )
+        """The lookup's results from the newest checkpoint; ``None`` (the server answers) when that
+        cannot be opened."""
+        from boostkg.errors import StoreError
+
+        try:
+            store = self.current()
+        except StoreError:
+            return None
+        result = store.query_small(query, result_format=results, base_iri=base_iri, max_bytes=max_bytes)
         return cast("bytes | None", result)
 
     def default_headers(self) -> list[tuple[bytes, bytes]]:
