@@ -1,0 +1,101 @@
+"""SPARQL servers started on 127.0.0.1 for the store tests: each gives a factory of RemoteStores."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from boostkg.store.remote import RemoteStore
+
+OXIGRAPH = Path(sys.executable).with_name("oxigraph")
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running server's endpoints and credentials."""
+
+    query_url: str
+    update_url: str
+    gsp_url: str | None
+    user: str | None = None
+    password: str | None = None
+
+    def open(self) -> RemoteStore:
+        return RemoteStore(
+            self.query_url,
+            update_url=self.update_url,
+            gsp_url=self.gsp_url,
+            user=self.user,
+            password=self.password,
+        )
+
+    def wipe(self) -> None:
+        """Remove every named graph (tests start from an empty store)."""
+        with self.open() as store:
+            for graph in store.graph_names():
+                store.drop_graph(graph)
+            store.update("DROP SILENT GRAPH <urn:boostkg:journal>")
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"{process.args!r} exited with {process.returncode}: {log.read_text()[-2000:]}"
+            )
+        try:
+            if httpx.get(url, params={"query": "ASK {}"}, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"no answer from {url} within {seconds} s: {log.read_text()[-2000:]}")
+
+
+def oxigraph_server(folder: Path) -> Iterator[Server]:
+    """``oxigraph serve`` (the binary of the ``oxigraph`` package) with its data in ``folder``."""
+    if not OXIGRAPH.exists():
+        raise RuntimeError(f"no {OXIGRAPH}: install the test extras (pip install oxigraph)")
+    port = free_port()
+    log = folder / "oxigraph.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                str(OXIGRAPH),
+                "serve",
+                "--location",
+                str(folder / "data"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--union-default-graph",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait(f"{base}/query", process, log)
+        yield Server(f"{base}/query", f"{base}/update", f"{base}/store")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
