@@ -36,6 +36,7 @@ import tempfile
 import uuid
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO
 
@@ -144,9 +145,10 @@ class RemoteStore:
         self.update_url = update_url or query_url
         self.gsp_url = gsp_url
         self.path = query_url  # what messages name as "the store"
-        auth = _ChallengeAuth(user, password or "") if user else None
+        self.auth: httpx.Auth | None = _ChallengeAuth(user, password or "") if user else None
+        """The credentials, offered as the server's challenge asks (shared by the query delegate)."""
         self._client: httpx.Client | None = httpx.Client(
-            auth=auth,
+            auth=self.auth,
             timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
             follow_redirects=False,
         )
@@ -205,7 +207,7 @@ class RemoteStore:
                     body = response.read().decode("utf-8", "replace").strip()
                 except httpx.HTTPError:
                     body = ""
-                raise self._refusal(response.status_code, url, what, body, parse_source)
+                raise self.refusal(response.status_code, url, what, body, parse_source)
             yield response
         except httpx.TimeoutException as exc:
             raise QueryTimeoutError(f"the SPARQL server at {url} did not finish {what} in time") from exc
@@ -215,9 +217,10 @@ class RemoteStore:
             response.close()
 
     @staticmethod
-    def _refusal(
+    def refusal(
         status: int, url: str, what: str, body: str, parse_source: str | None
     ) -> StoreError | ParseError:
+        """Our error for a server's refusal (status ``status``, body ``body``) of ``what`` at ``url``."""
         text = " ".join(body.split())[:500] or "no message"
         virtuoso = _VIRTUOSO_ERROR.search(body)
         if virtuoso and virtuoso.group(1).startswith(_VIRTUOSO_QUERY_STATES) and status < 503:
@@ -458,6 +461,27 @@ class RemoteStore:
             self._journal(graphs)
         self._post_update(update, base_iri=base_iri, live_only=live_only)
 
+    def update_isolated(self, update: str, *, base_iri: str | None = None, timeout_s: float) -> None:
+        """Run ``update`` with a deadline (as :meth:`EmbeddedStore.update_isolated`): past
+        ``timeout_s`` the request is abandoned and the enclosing unit rolls back what it wrote. The
+        server may go on applying the update after the client gave up (SPARQL has no way to cancel
+        one); the rollback then races it: give the server its own timeout.
+
+        Raises:
+            QueryError: the update is malformed or failed.
+            QueryTimeoutError: it ran longer than ``timeout_s``.
+            StoreError: not inside atomic().
+        """
+        if self._unit is None:
+            raise StoreError("update_isolated() must run inside atomic()")
+        client = self._http
+        saved = client.timeout
+        client.timeout = httpx.Timeout(timeout_s, connect=saved.connect)
+        try:
+            self.update(update, base_iri=base_iri)
+        finally:
+            client.timeout = saved
+
     def _ntriples(self, source: Path | bytes, rdf_format: RdfFormat, base_iri: str | None) -> IO[bytes]:
         """``source`` parsed here (errors name line and column) and written as N-Triples to a
         temporary file, the one format every server's Graph Store endpoint reads."""
@@ -668,3 +692,30 @@ class RemoteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class RemoteEndpoint:
+    """Where a remote store is: its SPARQL endpoints and the credentials they take."""
+
+    query_url: str
+    update_url: str | None = None
+    gsp_url: str | None = None
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout_s: float = 30.0
+
+    def open(self) -> RemoteStore:
+        """Connect (rolling back a unit a crashed writer left open).
+
+        Raises:
+            StoreUnavailableError: the server cannot be reached.
+        """
+        return RemoteStore(
+            self.query_url,
+            update_url=self.update_url,
+            gsp_url=self.gsp_url,
+            user=self.user,
+            password=self.password,
+            timeout_s=self.timeout_s,
+        )
