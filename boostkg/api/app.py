@@ -24,19 +24,24 @@ from boostkg.api.routes import (
     void,
 )
 from boostkg.config import Settings
-from boostkg.store import open_store
+from boostkg.store import EmbeddedStore, open_store, store_location
+from boostkg.store.remote_queries import RemoteQueries
 from boostkg.store.workers import QueryWorkers
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """A FastAPI app serving the store at ``settings.store``."""
+    """A FastAPI app serving the store at ``settings.store``, or the server at ``settings.store_url``."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(settings.store)
+        store = open_store(store_location(settings))
         app.state.store = store
         app.state.settings = settings
-        workers = QueryWorkers(settings.query_workers, store.reader_snapshot)
+        workers: QueryWorkers | RemoteQueries = (  # a remote server runs the endpoint's queries itself
+            QueryWorkers(settings.query_workers, store.reader_snapshot)
+            if isinstance(store, EmbeddedStore)
+            else RemoteQueries(settings.query_workers, store)
+        )
         await workers.start()
         app.state.query_workers = workers
         try:

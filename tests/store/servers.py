@@ -68,34 +68,57 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float 
     raise RuntimeError(f"no answer from {url} within {seconds} s: {log.read_text()[-2000:]}")
 
 
+class OxigraphProcess:
+    """``oxigraph serve`` (the binary of the ``oxigraph`` package) on a fixed port, with its data
+    in ``folder``: can be killed and started again on the same data."""
+
+    def __init__(self, folder: Path) -> None:
+        if not OXIGRAPH.exists():
+            raise RuntimeError(f"no {OXIGRAPH}: install the test extras (pip install oxigraph)")
+        self.folder = folder
+        self.port = free_port()
+        base = f"http://127.0.0.1:{self.port}"
+        self.server = Server(f"{base}/query", f"{base}/update", f"{base}/store")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Server:
+        log = self.folder / "oxigraph.log"
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [
+                    str(OXIGRAPH),
+                    "serve",
+                    "--location",
+                    str(self.folder / "data"),
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--union-default-graph",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        _wait(self.server.query_url, self.process, log)
+        return self.server
+
+    def kill(self) -> None:
+        """SIGKILL: the server dies mid-whatever, as in a crash."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
 def oxigraph_server(folder: Path) -> Iterator[Server]:
-    """``oxigraph serve`` (the binary of the ``oxigraph`` package) with its data in ``folder``."""
-    if not OXIGRAPH.exists():
-        raise RuntimeError(f"no {OXIGRAPH}: install the test extras (pip install oxigraph)")
-    port = free_port()
-    log = folder / "oxigraph.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                str(OXIGRAPH),
-                "serve",
-                "--location",
-                str(folder / "data"),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--union-default-graph",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    """A running Oxigraph server with its data in ``folder``, stopped when the generator closes."""
+    process = OxigraphProcess(folder)
     try:
-        _wait(f"{base}/query", process, log)
-        yield Server(f"{base}/query", f"{base}/update", f"{base}/store")
+        yield process.start()
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.stop()

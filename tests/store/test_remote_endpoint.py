@@ -1,0 +1,83 @@
+"""The endpoint on a remote store: queries delegated to the server, a clean 503 while it is down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from boostkg.api.app import create_app
+from boostkg.config import Settings
+from boostkg.store import RdfFormat
+from tests.store.servers import OxigraphProcess, Server
+from tests.store.test_contract import G1, TTL
+
+
+def _settings(server: Server, tmp_path: Path) -> Settings:
+    return Settings(
+        store=tmp_path / "unused-embedded-store",
+        store_url=server.query_url,
+        store_update_url=server.update_url,
+        store_gsp_url=server.gsp_url,
+        query_workers=2,
+        metrics=False,
+    )
+
+
+@pytest.fixture
+def client(oxigraph: Server, tmp_path: Path) -> Iterator[TestClient]:
+    oxigraph.wipe()
+    with oxigraph.open() as store:
+        store.replace_graph(G1, TTL, RdfFormat.TURTLE)
+    with TestClient(create_app(_settings(oxigraph, tmp_path))) as test_client:
+        yield test_client
+
+
+def test_select_is_answered_by_the_remote_server(client: TestClient) -> None:
+    answer = client.get(
+        "/sparql",
+        params={"query": "SELECT ?o WHERE { <https://example.org/a> <https://example.org/p> ?o }"},
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/sparql-results+json")
+    rows = answer.json()["results"]["bindings"]
+    assert [row["o"]["value"] for row in rows] == ["https://example.org/b"]
+
+
+def test_construct_streams_the_servers_graph_in_the_format_asked(client: TestClient) -> None:
+    answer = client.post(
+        "/sparql",
+        data={"query": "CONSTRUCT WHERE { <https://example.org/a> <https://example.org/p> ?o }"},
+        headers={"Accept": "application/n-triples"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/n-triples")
+    assert answer.text.strip() == "<https://example.org/a> <https://example.org/p> <https://example.org/b> ."
+
+
+def test_a_malformed_query_is_a_400(client: TestClient) -> None:
+    answer = client.get("/sparql", params={"query": "SELECT ?s WHERE { ?s ?p }"})
+    assert answer.status_code == 400
+
+
+def test_a_stopped_server_is_a_503_with_retry_after_and_service_resumes(tmp_path: Path) -> None:
+    oxigraph = OxigraphProcess(tmp_path)
+    server = oxigraph.start()
+    try:
+        with server.open() as store:
+            store.replace_graph(G1, TTL, RdfFormat.TURTLE)
+        query = {"query": "ASK { <https://example.org/a> ?p ?o }"}
+        with TestClient(create_app(_settings(server, tmp_path))) as test_client:
+            assert test_client.get("/sparql", params=query).json() == {"head": {}, "boolean": True}
+            oxigraph.kill()
+            down = test_client.get("/sparql", params=query)
+            assert down.status_code == 503
+            assert down.headers["retry-after"] == "5"
+            assert f"127.0.0.1:{oxigraph.port}" in down.json()["detail"]
+            oxigraph.start()
+            assert test_client.get("/sparql", params=query).json() == {"head": {}, "boolean": True}
+    finally:
+        oxigraph.stop()
