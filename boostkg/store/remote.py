@@ -63,6 +63,17 @@ JOURNAL = "urn:boostkg:journal"
 _OF = f"<{JOURNAL}#of>"
 _EXISTED = f"<{JOURNAL}#existed>"
 _NTRIPLES = "application/n-triples"
+SYSTEM_GRAPHS = frozenset(
+    {
+        "http://www.openlinksw.com/schemas/virtrdf#",
+        "http://www.w3.org/ns/ldp#",
+        "http://localuriqaserver/sparql",
+        "http://www.w3.org/2002/07/owl#",
+    }
+)
+"""Graphs a fresh Virtuoso holds for itself: not listed, counted or dumped as the store's."""
+_GRAPHS_CHEAP = "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"
+_GRAPHS_SCAN = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
 _INSERT_BATCH = 5_000
 """Triples per ``INSERT DATA`` request when there is no Graph Store endpoint."""
 _CHUNK = 64 * 1024
@@ -125,6 +136,17 @@ def _to_term(binding: dict[str, str]) -> Term:
             return Literal(value, datatype=URIRef(datatype))
         return Literal(value)
     raise StoreError(f"unsupported term in query results: {binding}")
+
+
+def accept_for(query: str, result_format: ResultFormat, rdf_format: RdfFormat) -> str:
+    """The ``Accept`` header for ``query``: the RDF format for CONSTRUCT/DESCRIBE, the results
+    format otherwise (asked both, Virtuoso answers a CONSTRUCT in SPARQL JSON results)."""
+    form = scan(query).form
+    if form in ("CONSTRUCT", "DESCRIBE"):
+        return rdf_format.media_type
+    if form in ("SELECT", "ASK"):
+        return result_format.value
+    return f"{result_format.value}, {rdf_format.media_type};q=0.9"
 
 
 class RemoteStore:
@@ -281,8 +303,10 @@ class RemoteStore:
             raise QueryError("not an ASK query")
         return bool(results["boolean"])
 
-    def _quads_of(self, query: str, graph: ox.NamedNode | ox.DefaultGraph | None = None) -> list[ox.Quad]:
-        with self._post_query(query, f"{_NTRIPLES}, text/plain;q=0.5") as response:
+    def _quads_of(
+        self, query: str, graph: ox.NamedNode | ox.DefaultGraph | None = None, *, dataset: bool = True
+    ) -> list[ox.Quad]:
+        with self._post_query(query, f"{_NTRIPLES}, text/plain;q=0.5", dataset=dataset) as response:
             media = response.headers.get("content-type", "").split(";")[0].strip().lower()
             fmt = _MEDIA_TO_RDF.get(media)
             if fmt is None or fmt.has_graphs:
@@ -309,8 +333,7 @@ class RemoteStore:
     ) -> ResultFormat | RdfFormat:
         """Stream the server's answer to ``out`` as it arrives, in the format the server chose from
         ``result_format`` and ``rdf_format`` (returned)."""
-        accept = f"{result_format.value}, {rdf_format.media_type};q=0.9"
-        with self._post_query(query, accept) as response:
+        with self._post_query(query, accept_for(query, result_format, rdf_format)) as response:
             media = response.headers.get("content-type", "").split(";")[0].strip().lower()
             written: ResultFormat | RdfFormat | None = _MEDIA_TO_RESULTS.get(media) or _MEDIA_TO_RDF.get(
                 media
@@ -600,13 +623,22 @@ class RemoteStore:
     # --- inspection -----------------------------------------------------------------------------------
     def graph_names(self) -> set[URIRef]:
         """The server's named graphs (those a ``GRAPH ?g {}`` pattern finds), without the journal's."""
-        rows = self._json("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", dataset=False)
-        found = {
-            URIRef(b["g"]["value"])
-            for b in rows["results"]["bindings"]  # type: ignore[index]
-            if "g" in b and b["g"]["type"] == "uri"
-        }
-        return {g for g in found if not str(g).startswith(JOURNAL)}
+        found: set[str] = set()
+        for query in (_GRAPHS_CHEAP, _GRAPHS_SCAN):  # Virtuoso binds nothing to ?g in GRAPH ?g { }
+            rows = self._json(query, dataset=False)
+            found = {
+                b["g"]["value"]
+                for b in rows["results"]["bindings"]  # type: ignore[index]
+                if "g" in b and b["g"]["type"] == "uri"
+            }
+            if found:
+                break
+        return {URIRef(g) for g in found if not self._hidden(g)}
+
+    @staticmethod
+    def _hidden(graph: str) -> bool:
+        """The journal's graphs and the server's own (Virtuoso's system graphs) are not boostkg's."""
+        return graph.startswith(JOURNAL) or graph in SYSTEM_GRAPHS
 
     def has_graph(self, graph: URIRef) -> bool:
         """Whether the named ``graph`` exists."""
@@ -620,7 +652,7 @@ class RemoteStore:
         )
         for row in rows["results"]["bindings"]:  # type: ignore[index]
             g = row["g"]["value"]
-            if g.startswith(JOURNAL):
+            if self._hidden(g):
                 continue
             counts[g] = int(row["n"]["value"])
         return [GraphStats(URIRef(g), n) for g, n in sorted(counts.items())]
@@ -629,9 +661,13 @@ class RemoteStore:
         """Triples in one graph, or quads in all named graphs (the journal's excepted)."""
         if graph is None:
             return sum(g.triples for g in self.graphs())
-        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
-        value = rows[0].get("n") if rows else None
-        return int(value) if isinstance(value, Literal) else 0
+        # A named graph cannot reach the backups: no explicit dataset (with one, Virtuoso 7.2.5 answers
+        # a GRAPH <g> outside it with one empty solution instead of none).
+        rows = self._json(
+            f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", dataset=False
+        )
+        bindings = rows["results"]["bindings"]  # type: ignore[index]
+        return int(bindings[0]["n"]["value"]) if bindings and "n" in bindings[0] else 0
 
     def fingerprint(self, graph: URIRef) -> str:
         """A digest of ``graph``'s triples (sorted N-Triples), to tell whether a write changed it."""
@@ -639,7 +675,9 @@ class RemoteStore:
 
         lines = sorted(
             str(ox.Triple(q.subject, q.predicate, q.object))
-            for q in self._quads_of(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+            for q in self._quads_of(
+                f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", dataset=False
+            )
         )
         return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
 
@@ -651,10 +689,10 @@ class RemoteStore:
         elif rdf_format.has_graphs:
             names = sorted(self.graph_names())
         else:
+            hidden = ", ".join(f"<{g}>" for g in sorted(SYSTEM_GRAPHS))
             quads = self._quads_of(
-                'CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } FILTER(!STRSTARTS(STR(?g), "'
-                + JOURNAL
-                + '")) }'
+                "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } "
+                f'FILTER(!STRSTARTS(STR(?g), "{JOURNAL}") && ?g NOT IN ({hidden})) }}'
             )
             self._write(out, (ox.Triple(q.subject, q.predicate, q.object) for q in quads), rdf_format)
             return
@@ -669,7 +707,9 @@ class RemoteStore:
 
             self._write(out, every(), rdf_format)
             return
-        quads = self._quads_of(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+        quads = self._quads_of(
+            f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", dataset=False
+        )
         self._write(out, (ox.Triple(q.subject, q.predicate, q.object) for q in quads), rdf_format)
 
     @staticmethod

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 import httpx
 
 from boostkg.errors import QueryError, QueryTimeoutError, StoreUnavailableError
-from boostkg.store.remote import RemoteStore
+from boostkg.store.remote import RemoteStore, accept_for
 from boostkg.store.workers import Answer, QueryJob
 
 _CHUNK = 64 * 1024
@@ -72,7 +72,7 @@ class RemoteQueries:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         url = self._store.query_url
-        accept = f"{job.results.value}, {job.rdf.media_type};q=0.9"
+        accept = accept_for(job.query, job.results, job.rdf)
         request = self._client.build_request(
             "POST", url, data=self._form(job), headers={"Accept": accept}, timeout=timeout_s
         )

@@ -122,3 +122,31 @@ def oxigraph_server(folder: Path) -> Iterator[Server]:
         yield process.start()
     finally:
         process.stop()
+
+
+VIRTUOSO_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "virtuoso-server.sh"
+
+
+def virtuoso_server(folder: Path) -> Iterator[Server]:
+    """Virtuoso Open Source started by ``scripts/virtuoso-server.sh`` in ``folder``: queries on
+    /sparql (anonymous), updates and Graph Store writes as dba with Digest credentials."""
+    started = subprocess.run(
+        ["bash", str(VIRTUOSO_SCRIPT), "start", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if started.returncode != 0:
+        raise RuntimeError(f"virtuoso did not start: {started.stderr[-2000:]}")
+    env = dict(line.split("=", 1) for line in started.stdout.splitlines() if line.startswith("BOOSTKG_"))
+    try:
+        yield Server(
+            env["BOOSTKG_STORE_URL"],
+            env["BOOSTKG_STORE_UPDATE_URL"],
+            env["BOOSTKG_STORE_GSP_URL"],
+            env["BOOSTKG_STORE_USER"],
+            env["BOOSTKG_STORE_PASSWORD"],
+        )
+    finally:
+        subprocess.run(["bash", str(VIRTUOSO_SCRIPT), "stop", str(folder)], capture_output=True, check=False)
