@@ -64,9 +64,8 @@ _PHRASES = {
     "country_fit": "actors from {source_country} and {target_country} team up more often than chance",
     "capacity": "{target} is an active partner ({projects} project(s) in the history)",
     "leadership": "{target} has coordinated {coordinations} project(s)",
-    "theme_focus": "{theme_share} of {target}'s recent projects are in {theme_names}",
-    "theme_closure": "they share {theme_partners} partner(s) from {theme_names} projects{theme_example}",
 }
+"""Sentences for the network components; the theme components get a sentence of their own."""
 
 
 @dataclass
@@ -224,7 +223,7 @@ class Explainer:
         for name, value in sorted(components.items(), key=lambda kv: -kv[1]):
             if value <= 0.05 or len(reasons) == 3:
                 break
-            if name in ("theme_focus", "theme_closure"):  # said in the theme sentence below
+            if name not in _PHRASES:  # theme_focus, theme_closure: said in the theme sentence below
                 continue
             reasons.append(_PHRASES[name].format(**self._values_for(name, s, t, evidence, shared)))
         text = (
@@ -275,13 +274,4 @@ class Explainer:
             values["projects"] = int(h.n_projects[t])
         elif name == "leadership":
             values["coordinations"] = int(h.coordinations[t])
-        elif name == "theme_focus":
-            share = 0.0 if h.theme_share is None else float(h.theme_share[t])
-            values["theme_share"] = f"{share:.0%}"
-            values["theme_names"] = self.theme_names
-        elif name == "theme_closure":
-            partners = self.theme_partners(s, t, shared)
-            values["theme_partners"] = int(partners.size)
-            values["theme_names"] = self.theme_names
-            values["theme_example"] = f", e.g. {actor_label(p, int(partners[0]))}" if partners.size else ""
         return values
