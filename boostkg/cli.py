@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, cast
 
@@ -534,11 +535,16 @@ def token_create(
     admin: Annotated[
         bool, typer.Option("--admin", help="May act outside any lane (not on ontology terms).")
     ] = False,
+    expires_in: Annotated[
+        float | None,
+        typer.Option("--expires-in", help="Days until the token is refused (default: never expires)."),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Create a token and print it alone on standard output; it is never shown again."""
+    lifetime = timedelta(days=expires_in) if expires_in is not None else None
     token, who = _register(store).create(
-        steward=steward, organisation=organisation, region=region, admin=admin
+        steward=steward, organisation=organisation, region=region, admin=admin, expires_in=lifetime
     )
     sys.stdout.write(token + "\n")
     err.print(f"token {who.token_id} for {who.name} ({who.organisation})", markup=False, highlight=False)
@@ -550,7 +556,12 @@ def token_list(store: StoreOption = None) -> None:
     table = Table("id", "steward", "organisation", "region", "admin", "created", "state")
     for info in _register(store).tokens():
         who = info.steward
-        state = f"revoked {info.revoked:%Y-%m-%d}" if info.revoked else "active"
+        if info.revoked:
+            state = f"revoked {info.revoked:%Y-%m-%d}"
+        elif info.expires:
+            state = f"{'expired' if info.expired else 'expires'} {info.expires:%Y-%m-%d %H:%M}"
+        else:
+            state = "active"
         table.add_row(
             who.token_id,
             who.name,

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rdflib import URIRef
@@ -43,9 +43,12 @@ CREATE TABLE IF NOT EXISTS tokens (
     salt BLOB NOT NULL,
     hash BLOB NOT NULL,
     created TEXT NOT NULL,
-    revoked TEXT
+    revoked TEXT,
+    expires TEXT
 )
 """
+# registers written before tokens could expire lack the column; it is added on first open
+_COLUMNS = "id, steward, organisation, region, admin, salt, hash, created, revoked, expires"
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,15 @@ class TokenInfo:
     steward: Steward
     created: datetime
     revoked: datetime | None
+    expires: datetime | None = None
 
     @property
     def active(self) -> bool:
-        return self.revoked is None
+        return self.revoked is None and not self.expired
+
+    @property
+    def expired(self) -> bool:
+        return self.expires is not None and self.expires <= datetime.now(UTC)
 
 
 def token_store_path(store_dir: Path) -> Path:
@@ -93,19 +101,29 @@ class TokenStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with closing(sqlite3.connect(self.path, timeout=10)) as conn:
                 conn.execute(_SCHEMA)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(tokens)")}
+                if "expires" not in columns:
+                    conn.execute("ALTER TABLE tokens ADD COLUMN expires TEXT")
                 with conn:  # one transaction, committed on success
                     yield conn
         except sqlite3.Error as exc:
             raise StoreError(f"token register {self.path}: {exc}") from exc
 
     def create(
-        self, *, steward: str, organisation: str, region: str | None = None, admin: bool = False
+        self,
+        *,
+        steward: str,
+        organisation: str,
+        region: str | None = None,
+        admin: bool = False,
+        expires_in: timedelta | None = None,
     ) -> tuple[str, Steward]:
         """Register a new token; return it (the only time it is ever shown) and who it speaks for.
+        With ``expires_in`` the token is refused once that much time has passed (never otherwise).
 
         Raises:
-            InputError: empty steward name, organisation not an absolute http(s) IRI, or a region
-                that is not a NUTS code.
+            InputError: empty steward name, organisation not an absolute http(s) IRI, a region
+                that is not a NUTS code, or an ``expires_in`` that is not positive.
         """
         name = steward.strip()
         if not name:
@@ -114,14 +132,17 @@ class TokenStore:
             raise InputError(f"organisation {organisation!r} is not an absolute http(s) IRI")
         if region is not None and not _NUTS_CODE.match(region):
             raise InputError(f"region {region!r} is not a NUTS code (e.g. RO11, EE00, DK03)")
+        if expires_in is not None and expires_in <= timedelta(0):
+            raise InputError(f"a token's lifetime must be positive, not {expires_in}")
         token_id = secrets.token_hex(4)
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_bytes(16)
         created = datetime.now(UTC)
+        expires = (created + expires_in).isoformat() if expires_in is not None else None
         with self._connect() as conn:
             conn.execute(
-                "INSERT INTO tokens (id, steward, organisation, region, admin, salt, hash, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tokens (id, steward, organisation, region, admin, salt, hash, created, expires)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     token_id,
                     name,
@@ -131,6 +152,7 @@ class TokenStore:
                     salt,
                     _hash(secret, salt),
                     created.isoformat(),
+                    expires,
                 ),
             )
         who = Steward(token_id, name, URIRef(organisation), region, admin)
@@ -140,7 +162,7 @@ class TokenStore:
         """Every token ever created, oldest first (revoked ones included)."""
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT id, steward, organisation, region, admin, created, revoked FROM tokens"
+                "SELECT id, steward, organisation, region, admin, created, revoked, expires FROM tokens"
                 " ORDER BY created, id"
             ).fetchall()
         return [
@@ -148,6 +170,7 @@ class TokenStore:
                 Steward(row[0], row[1], URIRef(row[2]), row[3], bool(row[4])),
                 datetime.fromisoformat(row[5]),
                 datetime.fromisoformat(row[6]) if row[6] else None,
+                datetime.fromisoformat(row[7]) if row[7] else None,
             )
             for row in rows
         ]
@@ -172,7 +195,8 @@ class TokenStore:
         """The steward a presented token speaks for.
 
         Raises:
-            AuthError: no token, a malformed or unknown one, a wrong secret, or a revoked token.
+            AuthError: no token, a malformed or unknown one, a wrong secret, a revoked or an expired
+                token.
         """
         if not token:
             raise AuthError("no token: send 'Authorization: Bearer <token>'")
@@ -182,7 +206,8 @@ class TokenStore:
         token_id, secret = match.groups()
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT steward, organisation, region, admin, salt, hash, revoked FROM tokens WHERE id = ?",
+                "SELECT steward, organisation, region, admin, salt, hash, revoked, expires FROM tokens"
+                " WHERE id = ?",
                 (token_id,),
             ).fetchone()
         if row is None:
@@ -192,6 +217,8 @@ class TokenStore:
             raise AuthError("unknown token")
         if row[6]:
             raise AuthError(f"token {token_id} was revoked on {row[6][:10]}")
+        if row[7] and datetime.fromisoformat(row[7]) <= datetime.now(UTC):
+            raise AuthError(f"token {token_id} expired on {row[7][:10]}")
         return Steward(token_id, row[0], URIRef(row[1]), row[2], bool(row[3]))
 
     # --- backup and restore (boostkg.backup) -------------------------------------------------------
@@ -200,10 +227,7 @@ class TokenStore:
         if not self.path.exists():
             return []
         with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT id, steward, organisation, region, admin, salt, hash, created, revoked FROM tokens"
-                " ORDER BY created, id"
-            ).fetchall()
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM tokens ORDER BY created, id").fetchall()
         return [
             {
                 "id": row[0],
@@ -215,6 +239,7 @@ class TokenStore:
                 "hash": bytes(row[6]).hex(),
                 "created": row[7],
                 "revoked": row[8],
+                "expires": row[9],
             }
             for row in rows
         ]
@@ -239,6 +264,7 @@ class TokenStore:
                     bytes.fromhex(str(r["hash"])),
                     str(r["created"]),
                     None if r["revoked"] is None else str(r["revoked"]),
+                    None if r.get("expires") is None else str(r["expires"]),  # older backups lack it
                 )
                 for r in records
             ]
@@ -249,7 +275,7 @@ class TokenStore:
         try:
             TokenStore(fresh).tokens()  # creates the schema
             with closing(sqlite3.connect(fresh)) as conn, conn:
-                conn.executemany("INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                conn.executemany(f"INSERT INTO tokens ({_COLUMNS}) VALUES ({', '.join('?' * 10)})", rows)
             fresh.replace(self.path)
         except sqlite3.Error as exc:
             fresh.unlink(missing_ok=True)
