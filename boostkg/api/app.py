@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import boostkg
-from boostkg.api import observability, openapi, problems
+from boostkg.api import observability, openapi, problems, security
 from boostkg.api.lookups import PublishWrites
 from boostkg.api.routes import (
     graphs,
@@ -65,6 +65,8 @@ def create_app(settings: Settings) -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Accept"],
             expose_headers=["Location", "Content-Type"],
         )
+    app.add_middleware(security.AuthFailureLimit)  # 429 after too many 401s from one address
+    app.add_middleware(security.SecurityHeaders)  # CSP on HTML answers, nosniff on all
     app.add_middleware(PublishWrites)  # with lookup processes: writes published before their response
     app.add_middleware(sparql.LookupFastPath)  # outermost of ours: before CORS, which it skips
     observability.install(app, settings)  # request ids, logs, metrics: outermost, sees every answer
