@@ -9,6 +9,7 @@ concurrent submissions can neither interleave nor decide on a state that is no l
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -17,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from rdflib import Dataset, URIRef
+from rdflib.exceptions import ParserError as RdflibParserError
 from rdflib.namespace import DCAT, VOID
 
 from boostkg.auth import Steward
@@ -137,6 +139,10 @@ def check_size(size: int, limit: int) -> None:
         )
 
 
+_NOT_IN_IRI = re.compile(r'[<>"{}|\\^`\s]')
+"""Characters an IRI may not hold (RFC 3987), as rdflib checks before writing one."""
+
+
 def _default_graph_of_quads(data: bytes, fmt: str, source: str) -> bytes:
     """The default graph of a TriG / N-Quads body as N-Triples; refuses any named graph.
 
@@ -148,8 +154,15 @@ def _default_graph_of_quads(data: bytes, fmt: str, source: str) -> bytes:
         dataset.parse(data=data.decode("utf-8"), format=fmt)
     except UnicodeDecodeError as exc:
         raise ParseError(f"not valid UTF-8 (byte {exc.start})") from exc
-    except (SyntaxError, ValueError) as exc:  # rdflib's TriG/N-Quads parsers raise these
+    # rdflib's TriG/N-Quads parsers raise these; the TriG one also an IndexError on some truncated
+    # input (b"0" for one; found by tests/security/test_fuzz.py)
+    except (SyntaxError, ValueError, IndexError, RdflibParserError) as exc:
         raise ParseError(f"malformed {fmt}: {' '.join(str(exc).split())}") from exc
+    names = [graph.identifier for graph in dataset.graphs()]
+    for term in (*names, *(t for quad in dataset.quads((None, None, None, None)) for t in quad[:3])):
+        # rdflib's TriG parser lets some of these through, then cannot write them back
+        if isinstance(term, URIRef) and _NOT_IN_IRI.search(term):
+            raise ParseError(f"malformed {fmt}: {' '.join(repr(str(term)).split())} is not an IRI")
     offending = []
     for graph in dataset.graphs():
         if graph.identifier == dataset.default_graph.identifier or len(graph) == 0:
