@@ -78,7 +78,7 @@ _INSERT_BATCH = 5_000
 """Triples per ``INSERT DATA`` request when there is no Graph Store endpoint."""
 _CHUNK = 64 * 1024
 _GRAPH_VARIABLE = re.compile(r"\bGRAPH\s+[?$]", re.IGNORECASE)
-_VIRTUOSO_ERROR = re.compile(r"Virtuoso (\w{5}) Error (\w+): ?(.*)", re.DOTALL)
+_VIRTUOSO_ERROR = re.compile(r"Virtuoso (\w{5}) Error ([\w.]+):? ?(.*)", re.DOTALL)
 _VIRTUOSO_QUERY_STATES = ("37000", "42000", "22", "S1", "SP")
 _MEDIA_TO_RDF = {fmt.media_type: fmt for fmt in RdfFormat} | {"text/plain": RdfFormat.NTRIPLES}
 _MEDIA_TO_RESULTS = {fmt.value: fmt for fmt in ResultFormat}
@@ -179,6 +179,9 @@ class RemoteStore:
         self._unit: str | None = None
         self._journalled: dict[str, str] = {}
         self._depth = 0
+        self._names: tuple[int, frozenset[URIRef]] | None = None
+        self._graphs_by_scan: bool | None = None
+        self._last_rows = 0
         self.recovered = self._recover()
 
     # --- HTTP ---------------------------------------------------------------------------------------
@@ -399,7 +402,7 @@ class RemoteStore:
         fresh = [g for g in dict.fromkeys(graphs) if g not in self._journalled and not g.startswith(JOURNAL)]
         if not fresh:
             return
-        existing = {str(g) for g in self.graph_names()}
+        existing = self._existing(fresh)
         parts = []
         for graph in fresh:
             backup = f"{JOURNAL}:{self._unit}:{len(self._journalled)}"
@@ -587,13 +590,23 @@ class RemoteStore:
     def replace_graph_by_queries(self, graph: URIRef, queries: Sequence[str]) -> list[int]:
         """Replace ``graph`` with what the CONSTRUCT ``queries`` derive from all the other graphs:
         the graph is emptied first (inside the unit), each query's triples are fetched, and the union
-        is uploaded in one request."""
+        is uploaded in one request. A query the server refuses (Virtuoso 7.2.5 evaluates no
+        ``p+``/``p*`` path with both ends unbound) is run here instead, with the rest of this call's
+        queries, over an in-memory copy of the other graphs."""
         counts = []
+        local: ox.Store | None = None
         with tempfile.TemporaryFile() as spool, self.atomic(label=f"derive {graph}"):
             self._journal([str(graph)])
             self._post_update(f"DROP SILENT GRAPH <{graph}>")
             for query in queries:
-                quads = self._quads_of(query)
+                if local is None:
+                    try:
+                        quads = self._quads_of(query)
+                    except QueryError as exc:
+                        log.warning("the server refused a rule; running it here instead: %s", exc)
+                        local = self._local_copy()
+                if local is not None:
+                    quads = self._construct_locally(local, query)
                 counts.append(len(quads))
                 ox.serialize(
                     (ox.Triple(q.subject, q.predicate, q.object) for q in quads),
@@ -603,6 +616,26 @@ class RemoteStore:
             spool.seek(0)
             self._upload(str(graph), spool, replace=True)
         return counts
+
+    def _local_copy(self) -> ox.Store:
+        """Every named graph (the journal's and the server's own excepted) in an in-memory store."""
+        local = ox.Store()
+        for name in sorted(self.graph_names()):
+            select = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}"
+            local.extend(self._quads_of(select, ox.NamedNode(str(name)), dataset=False))
+        return local
+
+    @staticmethod
+    def _construct_locally(local: ox.Store, query: str) -> list[ox.Quad]:
+        try:
+            result = local.query(query, use_default_graph_as_union=True)
+        except SyntaxError as exc:
+            raise QueryError(f"malformed SPARQL: {' '.join(str(exc).split())}") from exc
+        except OSError as exc:
+            raise QueryError(f"query failed: {' '.join(str(exc).split())}") from exc
+        if not isinstance(result, ox.QueryTriples):
+            raise QueryError("not a CONSTRUCT query")
+        return [ox.Quad(t.subject, t.predicate, t.object) for t in result]
 
     def drop_graph(self, graph: URIRef) -> None:
         self._journal([str(graph)])
@@ -622,18 +655,34 @@ class RemoteStore:
 
     # --- inspection -----------------------------------------------------------------------------------
     def graph_names(self) -> set[URIRef]:
-        """The server's named graphs (those a ``GRAPH ?g {}`` pattern finds), without the journal's."""
-        found: set[str] = set()
-        for query in (_GRAPHS_CHEAP, _GRAPHS_SCAN):  # Virtuoso binds nothing to ?g in GRAPH ?g { }
-            rows = self._json(query, dataset=False)
-            found = {
-                b["g"]["value"]
-                for b in rows["results"]["bindings"]  # type: ignore[index]
-                if "g" in b and b["g"]["type"] == "uri"
-            }
-            if found:
-                break
-        return {URIRef(g) for g in found if not self._hidden(g)}
+        """The server's named graphs, without the journal's and the server's own; remembered until
+        the next write through this object."""
+        if self._names is not None and self._names[0] == self.generation:
+            return set(self._names[1])
+        found = self._bound_graphs(self._json(_GRAPHS_CHEAP, dataset=False))
+        if self._graphs_by_scan is None:  # Virtuoso answers GRAPH ?g { } with one row, ?g unbound
+            self._graphs_by_scan = not found and bool(self._last_rows)
+        if self._graphs_by_scan:
+            found = self._bound_graphs(self._json(_GRAPHS_SCAN, dataset=False))
+        names = frozenset(URIRef(g) for g in found if not self._hidden(g))
+        self._names = (self.generation, names)
+        return set(names)
+
+    def _bound_graphs(self, results: dict[str, object]) -> set[str]:
+        rows = results["results"]["bindings"]  # type: ignore[index]
+        self._last_rows = len(rows)
+        return {b["g"]["value"] for b in rows if "g" in b and b["g"]["type"] == "uri"}
+
+    def _existing(self, graphs: Sequence[str]) -> set[str]:
+        """Which of ``graphs`` exist (one query, without listing every graph)."""
+        values = " ".join(f"<{g}>" for g in graphs)
+        if self._graphs_by_scan is None:
+            self.graph_names()  # learns how this server lists graphs
+        pattern = "FILTER EXISTS { GRAPH ?g { ?s ?p ?o } }" if self._graphs_by_scan else "GRAPH ?g { }"
+        found = self._json(
+            f"SELECT DISTINCT ?g WHERE {{ VALUES ?g {{ {values} }} {pattern} }}", dataset=False
+        )
+        return self._bound_graphs(found)
 
     @staticmethod
     def _hidden(graph: str) -> bool:
