@@ -1,4 +1,4 @@
-"""Attacks on the running server (``boostkg serve`` in a subprocess, one scratch store per module).
+"""Attacks on the running server (``boostkg serve`` in a subprocess: the package's scratch server).
 
 Each test is named in docs/security.md next to the threat it answers. Threats already covered by
 the API tests (named-query injection, SERVICE and LOAD, size limits, query timeouts, submission
@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from boostkg.auth import TokenStore, token_store_path
-from tests.endpoint_server import TIT, Scratch, scratch_server
+from tests.endpoint_server import TIT, Scratch
 
 pytestmark = pytest.mark.subprocess
 
@@ -62,12 +62,6 @@ class Canary:
         self._stop.set()
         self._thread.join(timeout=2)
         self.sock.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scratch]:
-    with scratch_server(tmp_path_factory.mktemp("attacks")) as running:
-        yield running
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from boostkg.errors import BoostKGError
 from boostkg.ingest.pipeline import SubmissionRequest, submit
 from boostkg.store import EmbeddedStore, open_store
 from boostkg.validation import Shapes, load_shapes
-from tests.endpoint_server import Scratch, scratch_server
+from tests.endpoint_server import Scratch
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "data" / "examples").glob("*.ttl"))
@@ -57,7 +57,7 @@ NOISE = st.text(
     max_size=12,
 )
 FUZZ = settings(
-    max_examples=60,
+    max_examples=60,  # the in-process pipeline: ~1 s
     deadline=None,
     derandomize=True,
     suppress_health_check=[
@@ -66,6 +66,7 @@ FUZZ = settings(
         HealthCheck.data_too_large,
     ],
 )
+FUZZ_HTTP = settings(FUZZ, max_examples=40)  # through the server: a few HTTP round trips each
 
 
 @st.composite
@@ -160,12 +161,6 @@ def test_the_submission_pipeline_refuses_cleanly_and_never_half_writes(
 # --- the running server ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scratch]:
-    with scratch_server(tmp_path_factory.mktemp("fuzz-server"), {"BOOSTKG_QUERY_TIMEOUT_S": "5"}) as running:
-        yield running
-
-
 def _quads(server: Scratch) -> int:
     query = "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
     answer = httpx.get(
@@ -175,7 +170,7 @@ def _quads(server: Scratch) -> int:
     return int(answer.json()["results"]["bindings"][0]["n"]["value"])
 
 
-@FUZZ
+@FUZZ_HTTP
 @given(
     query=st.one_of(mutated(SPARQL), st.text(max_size=200)),
     accept=st.sampled_from(
@@ -204,13 +199,22 @@ def named_parameters(server: Scratch) -> list[tuple[str, str]]:
     return pairs
 
 
-@FUZZ
+@pytest.fixture
+def quads_at_start(server: Scratch) -> int:
+    """The quad count when the test starts (shared by all its examples: none of them may write)."""
+    return _quads(server)
+
+
+@FUZZ_HTTP
 @given(data=st.data(), value=st.one_of(NOISE, st.text(max_size=80), st.just('x" } ; DROP ALL ; #')))
 def test_named_query_parameters_take_any_text_without_a_5xx_or_a_write(
-    server: Scratch, named_parameters: list[tuple[str, str]], data: st.DataObject, value: str
+    server: Scratch,
+    named_parameters: list[tuple[str, str]],
+    quads_at_start: int,
+    data: st.DataObject,
+    value: str,
 ) -> None:
     name, parameter = data.draw(st.sampled_from(named_parameters))
-    before = _quads(server)
     answer = httpx.get(
         server.url + f"/queries/{name}",
         params={parameter: value},
@@ -218,10 +222,10 @@ def test_named_query_parameters_take_any_text_without_a_5xx_or_a_write(
         timeout=60,
     )
     assert answer.status_code in (200, 400), (name, parameter, value, answer.text[:300])
-    assert _quads(server) == before
+    assert _quads(server) == quads_at_start
 
 
-@FUZZ
+@FUZZ_HTTP
 @given(
     body=BODIES,
     media=st.sampled_from(MEDIA),
