@@ -40,7 +40,14 @@ from boostkg.auth import TokenStore, token_store_path
 from boostkg.backup import check_backup, restore_backup, write_backup
 from boostkg.client import describe, submit_file
 from boostkg.config import Settings
-from boostkg.errors import BoostKGError, InputError, InputNotFoundError, QualityCheckError, QueryError
+from boostkg.errors import (
+    BoostKGError,
+    InputError,
+    InputNotFoundError,
+    QualityCheckError,
+    QueryError,
+    StoreError,
+)
 from boostkg.importers.base import ImportReport
 from boostkg.importers.registry import IMPORTER_HELP, IMPORTER_NAMES, get_importer
 from boostkg.importers.turtle import ShippableImporter, export_turtle
@@ -54,7 +61,7 @@ from boostkg.queries.catalog import find_query, parse_header, read_query_text
 from boostkg.queries.checks import run_checks
 from boostkg.reasoning.owl import check_consistency
 from boostkg.reports.load_report import write_load_report
-from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat, open_store
+from boostkg.store import EmbeddedStore, RdfFormat, RemoteStore, ResultFormat, open_store, store_location
 from boostkg.store.inventory import take_inventory
 from boostkg.validation import (
     ReportFormat,
@@ -124,15 +131,25 @@ def _settings(store: Path | None) -> Settings:
 
 
 @contextmanager
-def _opened(store: Path | None) -> Iterator[EmbeddedStore]:
+def _opened(store: Path | None) -> Iterator[EmbeddedStore | RemoteStore]:
     settings = _settings(store)
-    kg = open_store(settings.store)
+    kg = open_store(store_location(settings))  # BOOSTKG_STORE_URL set: the remote server
     if kg.recovered:
-        err.print(f"[yellow]note:[/] {kg.recovered} (store {settings.store})")
+        err.print(f"[yellow]note:[/] {kg.recovered} (store {kg.path})")
     try:
         yield kg
     finally:
         kg.close()
+
+
+def _embedded(kg: EmbeddedStore | RemoteStore, command: str) -> EmbeddedStore:
+    """The embedded store, for the commands that work on it only."""
+    if isinstance(kg, RemoteStore):
+        raise StoreError(
+            f"`boostkg {command}` works on the embedded store only; for the SPARQL server at "
+            f"{kg.query_url}, use the server's own backup tools"
+        )
+    return kg
 
 
 def _print_load(record: LoadRecord) -> None:
@@ -328,7 +345,7 @@ def _compact(binding: dict[str, str]) -> str:
     return value
 
 
-def _print_table(kg: EmbeddedStore, sparql: str) -> None:
+def _print_table(kg: EmbeddedStore | RemoteStore, sparql: str) -> None:
     buffer = io.BytesIO()
     kg.query_to(sparql, buffer, result_format=ResultFormat.JSON, rdf_format=RdfFormat.TURTLE)
     raw = buffer.getvalue()
@@ -614,7 +631,9 @@ def backup(
     """Back up every named graph and the token register to one checked N-Quads file."""
     settings = _settings(store)
     with _opened(store) as kg, _progress("backup", "quads") as progress:
-        manifest = write_backup(kg, TokenStore(token_store_path(settings.store)), file, progress=progress)
+        manifest = write_backup(
+            _embedded(kg, "backup"), TokenStore(token_store_path(settings.store)), file, progress=progress
+        )
     out.print(
         f"backed up {manifest.quads:,} quads in {len(manifest.graphs)} named graphs and "
         f"{len(manifest.tokens)} tokens to {file}"
@@ -643,7 +662,7 @@ def restore(
     settings = _settings(store)
     with _opened(store) as kg, _progress("restore", "bytes") as progress:
         tokens = TokenStore(token_store_path(settings.store))
-        manifest = restore_backup(kg, tokens, file, force=force, progress=progress)
+        manifest = restore_backup(_embedded(kg, "restore"), tokens, file, force=force, progress=progress)
     out.print(
         f"restored {manifest.quads:,} quads in {len(manifest.graphs)} named graphs and "
         f"{len(manifest.tokens)} tokens from {file} (taken {manifest.created})"
