@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import math
 import re
 import time
@@ -42,6 +43,7 @@ _DATA_BLOCK = re.compile(r"""type\s*=\s*["']application/(?:ld\+)?json["']""", re
 _JINJA = ("{{", "{%", "{#")
 _API_DOCS = ("/docs", "/redoc")
 _CDN = "https://cdn.jsdelivr.net"
+_log = logging.getLogger(__name__)
 
 
 def inline_script_hashes(templates: Path = TEMPLATES) -> tuple[str, ...]:
@@ -225,3 +227,5 @@ class AuthFailureLimit:
         await self.app(scope, receive, watch)
         if status == 401:
             self.buckets.spend(address)
+            if self.buckets.wait(address) > 0:  # this failure emptied the bucket: say so once
+                _log.warning("failed authentications from %s: further credentials refused for now", address)

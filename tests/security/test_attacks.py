@@ -286,6 +286,17 @@ def _every_template_script() -> list[str]:
     return [s for path in templates.glob("*.j2") for s in _inline_scripts(path.read_text(encoding="utf-8"))]
 
 
+def test_the_api_docs_get_their_own_policy_allowing_only_their_cdn(server: Scratch) -> None:
+    page = httpx.get(server.url + "/docs")
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "script-src https://cdn.jsdelivr.net 'unsafe-inline'" in policy
+    assert "connect-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    # the CDN is allowed there only: the pages that show stored data do not allow it
+    assert "cdn.jsdelivr.net" not in httpx.get(server.url + "/").headers["content-security-policy"]
+
+
 def test_non_html_answers_carry_nosniff_and_no_page_policy(server: Scratch) -> None:
     answer = httpx.get(server.sparql, params={"query": "ASK {}"}, headers={"Accept": "application/json"})
     assert answer.headers["x-content-type-options"] == "nosniff"

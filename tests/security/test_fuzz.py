@@ -158,6 +158,19 @@ def test_the_submission_pipeline_refuses_cleanly_and_never_half_writes(
         assert kg.triple_count() > before
 
 
+def test_an_unmutated_example_takes_the_accepting_branch(kg: EmbeddedStore, shapes: Shapes) -> None:
+    """The fuzz test's acceptance checks are reachable: the example as written is accepted."""
+    before, graphs = kg.triple_count(), set(kg.graph_names())
+    data = (ROOT / "data" / "examples" / "ro11-ecosystem.ttl").read_bytes()
+    outcome = submit(
+        kg, shapes, STEWARDS[1], SubmissionRequest(data, "text/turtle", "ro11.ttl", None), max_bytes=10**6
+    )
+    assert outcome.graph is not None
+    assert set(kg.graph_names()) == graphs | {outcome.graph}
+    assert kg.triple_count(outcome.graph) > 0
+    assert kg.triple_count() > before
+
+
 # --- the running server ----------------------------------------------------------------------------
 
 
