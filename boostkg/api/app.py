@@ -24,9 +24,13 @@ from boostkg.api.routes import (
     void,
 )
 from boostkg.config import Settings
-from boostkg.store import EmbeddedStore, open_store, store_location
+from boostkg.store import EmbeddedStore, ResultFormat, open_store, store_location
 from boostkg.store.remote_queries import RemoteQueries
 from boostkg.store.workers import QueryWorkers
+
+
+def _no_lookups(query: str, results: ResultFormat, base_iri: str, max_bytes: int) -> None:
+    """Declines every lookup, so that each query goes to the remote server without blocking."""
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -42,6 +46,8 @@ def create_app(settings: Settings) -> FastAPI:
             if isinstance(store, EmbeddedStore)
             else RemoteQueries(settings.query_workers, store)
         )
+        if not isinstance(store, EmbeddedStore):  # lookups are answered on the event loop: not over HTTP
+            app.state.lookup_runner = _no_lookups
         await workers.start()
         app.state.query_workers = workers
         try:
