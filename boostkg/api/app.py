@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import boostkg
 from boostkg.api import observability, openapi, problems, security
+from boostkg.api.admin import committed_snapshots
 from boostkg.api.lookups import PublishWrites
 from boostkg.api.routes import (
     graphs,
@@ -42,7 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.store = store
         app.state.settings = settings
         workers: QueryWorkers | RemoteQueries = (  # a remote server runs the endpoint's queries itself
-            QueryWorkers(settings.query_workers, store.reader_snapshot)
+            QueryWorkers(settings.query_workers, committed_snapshots(app, store))
             if isinstance(store, EmbeddedStore)
             else RemoteQueries(settings.query_workers, store)
         )

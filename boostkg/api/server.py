@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,7 @@ import uvicorn
 from boostkg.api.front import front_protocol
 from boostkg.api.lookups import LookupProcesses
 from boostkg.config import Settings
+from boostkg.store import EmbeddedStore
 
 
 def run(app: Any, settings: Settings) -> None:
@@ -66,6 +68,9 @@ class _Server(uvicorn.Server):
             self._adopting.add(task)
             task.add_done_callback(self._adopting.discard)
 
+        if not isinstance(self.app.state.store, EmbeddedStore):  # a remote store: nothing to checkpoint
+            logging.getLogger(__name__).warning("BOOSTKG_HTTP_PROCESSES ignored: the store is remote")
+            return
         self.app.state.lookup_processes = self.processes
         self.processes.start(self.app, adopt)
 

@@ -237,3 +237,42 @@ def test_drop_all_spares_the_records_and_is_recorded(server: Scratch) -> None:
     )
     assert {"g": graph} in removed
     assert {"g": META} not in removed
+
+
+def test_queries_during_a_write_see_the_state_before_or_after_it_never_between(server: Scratch) -> None:
+    graph = "http://example.org/graph/replaced"
+    headers = {"Content-Type": "application/n-triples", **server.admin}
+
+    def triples(tag: str, n: int) -> bytes:
+        return "".join(
+            f'<http://example.org/{tag}{i}> <http://example.org/p> "{i}" .\n' for i in range(n)
+        ).encode()
+
+    assert httpx.put(
+        server.url + "/graphs", params={"graph": graph}, content=triples("a", 20_000), headers=headers
+    )
+    count = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+    seen: list[str] = []
+    done = threading.Event()
+
+    def replace() -> None:
+        try:
+            for tag, n in (("b", 60_000), ("c", 20_000), ("d", 60_000)):
+                response = httpx.put(
+                    server.url + "/graphs",
+                    params={"graph": graph},
+                    content=triples(tag, n),
+                    headers=headers,
+                    timeout=60,
+                )
+                assert response.status_code == 204
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=replace)
+    writer.start()
+    while not done.is_set():
+        seen.append(_rows(server, count)[0]["n"])
+    writer.join()
+    assert set(seen) <= {"20000", "60000"}, sorted(set(seen))
+    assert _rows(server, count) == [{"n": "60000"}]
