@@ -1,0 +1,227 @@
+"""Remote store benchmark: the endpoint's query throughput through boostkg on a remote Oxigraph
+server, as a ratio to querying that server directly, in the same run.
+
+    .venv/bin/python bench/bench_remote.py [--seconds 5] [--rounds 2] [--clients 8]
+
+Starts ``oxigraph serve`` (scripts/oxigraph-server.sh) in a temporary folder, loads the project's
+graphs into it through boostkg (bootstrap: ontology, vocabularies, NUTS, EIS, seed, inference),
+starts ``boostkg serve`` with ``BOOSTKG_STORE_URL`` pointing at it, then drives both with the same
+query mix from ``--clients`` threads (stdlib ``http.client``, keep-alive), alternating direct and
+through-boostkg cells for ``--rounds`` rounds. Query mix: point lookups (every triple of one NUTS
+region), 2-hop joins (a region's parent's label), aggregates (instances per class) and CONSTRUCT (a
+region's description), with the region drawn from the data for each request. Prints requests/s and
+p50/p99 per cell and the ratio through/direct (goal of issue 6: at least 0.8). Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = Path(sys.executable)
+NUTS = "http://data.europa.eu/nuts/code/"
+ICF = "https://w3id.org/boostkg/icf#"
+
+
+def queries_for(region: str) -> list[tuple[str, str, str]]:
+    """(class, query, Accept) for one region."""
+    json_results = "application/sparql-results+json"
+    return [
+        ("lookup", f"SELECT ?p ?o WHERE {{ <{region}> ?p ?o }}", json_results),
+        (
+            "2-hop",
+            f"SELECT ?parent ?code WHERE {{ <{region}> <{ICF}directlyPartOf> ?parent . "
+            f"?parent <{ICF}nutsCode> ?code }}",
+            json_results,
+        ),
+        (
+            "aggregate",
+            "SELECT ?c (COUNT(?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c ORDER BY DESC(?n) LIMIT 20",
+            json_results,
+        ),
+        (
+            "construct",
+            f"CONSTRUCT {{ <{region}> ?p ?o }} WHERE {{ <{region}> ?p ?o }}",
+            "application/n-triples",
+        ),
+    ]
+
+
+def drive(
+    host: str, port: int, path: str, regions: list[str], clients: int, seconds: float
+) -> dict[str, list[float]]:
+    """Send the mix from ``clients`` threads for ``seconds``; latencies per class (errors: 'error')."""
+    results: dict[str, list[float]] = {}
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(seed: int) -> None:
+        rng = random.Random(seed)
+        conn = http.client.HTTPConnection(host, port, timeout=60)
+        mine: dict[str, list[float]] = {}
+        while time.monotonic() < stop:
+            kind, query, accept = rng.choice(queries_for(rng.choice(regions)))
+            url = f"{path}?{urllib.parse.urlencode({'query': query})}"
+            started = time.perf_counter()
+            conn.request("GET", url, headers={"Accept": accept})
+            response = conn.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - started
+            mine.setdefault(kind if response.status == 200 else "error", []).append(elapsed)
+        conn.close()
+        with lock:
+            for kind, values in mine.items():
+                results.setdefault(kind, []).extend(values)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _wait_http(port: int, path: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", path)
+            if conn.getresponse().status < 500:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"nothing answered on port {port} within {seconds} s")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=8)
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT))
+    from boostkg.config import Settings
+    from boostkg.ingest.bootstrap import bootstrap
+    from boostkg.store.remote import RemoteStore
+
+    work = Path(tempfile.mkdtemp(prefix="bench-remote-"))
+    started = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "oxigraph-server.sh"), "start", "", str(work / "oxigraph")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    env_lines = dict(
+        line.split("=", 1) for line in started.stdout.splitlines() if line.startswith("BOOSTKG_")
+    )
+    serve: subprocess.Popen[bytes] | None = None
+    try:
+        store = RemoteStore(
+            env_lines["BOOSTKG_STORE_URL"],
+            update_url=env_lines["BOOSTKG_STORE_UPDATE_URL"],
+            gsp_url=env_lines["BOOSTKG_STORE_GSP_URL"],
+        )
+        settings = Settings()
+        loaded = time.perf_counter()
+        bootstrap(store, ontology_dir=settings.ontology_dir, data_dir=settings.data_dir)
+        print(
+            f"bootstrap into Oxigraph: {time.perf_counter() - loaded:.2f} s, {store.triple_count():,} quads"
+        )
+        regions = [
+            str(row["r"])
+            for row in store.select(f"SELECT ?r WHERE {{ ?r a <{ICF}NUTSRegion> ; <{ICF}nutsLevel> 2 }}")
+        ]
+        store.close()
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BOOSTKG_")}
+        env.update(
+            env_lines,
+            BOOSTKG_PORT=str(port),
+            BOOSTKG_STORE=str(work / "unused"),
+            BOOSTKG_QUERY_WORKERS=str(args.clients),  # for a remote store: queries sent at once
+        )
+        serve = subprocess.Popen(
+            [str(PYTHON.with_name("boostkg")), "serve"],
+            cwd=work,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=(work / "serve.log").open("wb"),
+        )
+        _wait_http(port, "/health")
+        ox_port = int(urllib.parse.urlsplit(env_lines["BOOSTKG_STORE_URL"]).port or 0)
+        cells = {
+            "direct": ("127.0.0.1", ox_port, "/query"),
+            "through boostkg": ("127.0.0.1", port, "/sparql"),
+        }
+        totals: dict[str, list[float]] = {name: [] for name in cells}
+        ox_pid = int((work / "oxigraph" / "pid").read_text())
+        pids = {ox_pid: "oxigraph", serve.pid: "boostkg"}
+        cpu: dict[str, dict[str, list[float]]] = {name: {} for name in cells}
+        rates: dict[str, list[float]] = {name: [] for name in cells}
+        drive(*cells["direct"], regions, args.clients, 1.0)  # warm-up
+        drive(*cells["through boostkg"], regions, args.clients, 1.0)
+        for round_no in range(args.rounds):
+            order = list(cells) if round_no % 2 == 0 else list(reversed(cells))
+            for name in order:
+                before = {p: cpu_seconds(p) for p in pids}
+                latencies = drive(*cells[name], regions, args.clients, args.seconds)
+                count = sum(len(v) for v in latencies.values())
+                for p, label in pids.items():
+                    cpu[name].setdefault(label, []).append((cpu_seconds(p) - before[p]) / max(count, 1))
+                rates[name].append(count / args.seconds)
+                for kind, values in latencies.items():
+                    if kind == "error":
+                        print(f"  {name}: {len(values)} failed requests")
+                    totals[name].extend(values)
+        print(f"{args.clients} clients, {args.rounds} rounds of {args.seconds:g} s, {len(regions)} regions")
+        for name in cells:
+            values = sorted(totals[name])
+            p99 = values[int(len(values) * 0.99) - 1] * 1000 if values else 0.0
+            print(
+                f"  {name:16} {statistics.mean(rates[name]):8.0f} req/s   "
+                f"p50 {statistics.median(values) * 1000:6.1f} ms   p99 {p99:6.1f} ms   CPU per request: "
+                + ", ".join(f"{label} {statistics.mean(v) * 1000:.2f} ms" for label, v in cpu[name].items())
+            )
+        ratio = statistics.mean(rates["through boostkg"]) / statistics.mean(rates["direct"])
+        print(f"  ratio through/direct: {ratio:.2f} ({'PASS' if ratio >= 0.8 else 'MISS'} goal >= 0.8)")
+    finally:
+        if serve is not None:
+            serve.terminate()
+            serve.wait(timeout=20)
+        subprocess.run(
+            ["bash", str(ROOT / "scripts" / "oxigraph-server.sh"), "stop", str(work / "oxigraph")],
+            capture_output=True,
+            check=False,
+        )
+
+
+if __name__ == "__main__":
+    main()
