@@ -12,7 +12,7 @@ import pytest
 from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import XSD
 
-from boostkg.errors import ParseError, QueryError, StoreUnavailableError
+from boostkg.errors import ParseError, QueryError, StoreError, StoreUnavailableError
 from boostkg.store import EmbeddedStore, KnowledgeStore, RdfFormat, ResultFormat
 from boostkg.store.remote import JOURNAL, RemoteStore
 from tests.store.servers import Server, free_port
@@ -309,3 +309,22 @@ def test_a_unit_that_died_with_its_process_is_rolled_back_at_the_next_open(
         assert "2 graph(s)" in second.recovered
         assert dataset(second) == before
         assert not second.ask(f"ASK {{ GRAPH <{JOURNAL}> {{ ?s ?p ?o }} }}")
+
+
+def test_virtuoso_refuses_anonymous_updates_with_a_clear_error(virtuoso: Server) -> None:
+    with (
+        RemoteStore(virtuoso.query_url) as anonymous,
+        pytest.raises(StoreError, match="refused an update for lack of permission") as caught,
+    ):
+        anonymous.update(f"INSERT DATA {{ GRAPH <{G1}> {{ <{EX}a> <{EX}p> <{EX}b> }} }}")
+    assert not isinstance(caught.value, StoreUnavailableError)  # the server is up: no 503
+
+
+def test_wrong_credentials_are_a_clear_error(virtuoso: Server) -> None:
+    with (
+        RemoteStore(
+            virtuoso.query_url, update_url=virtuoso.update_url, user="dba", password="wrong"
+        ) as store,
+        pytest.raises(StoreError, match=r"refused the credentials for an update \(401\)"),
+    ):
+        store.update(f"INSERT DATA {{ GRAPH <{G1}> {{ <{EX}a> <{EX}p> <{EX}b> }} }}")
