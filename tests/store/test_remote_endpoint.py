@@ -7,12 +7,19 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from rdflib import URIRef
 
 from boostkg.api.app import create_app
-from boostkg.config import Settings
+from boostkg.auth import TokenStore, token_store_path
+from boostkg.config import PROJECT_ROOT, Settings
+from boostkg.ingest.bootstrap import bootstrap
+from boostkg.namespaces import BASE
 from boostkg.store import RdfFormat
 from tests.store.servers import OxigraphProcess, Server
 from tests.store.test_contract import G1, TTL
+
+EXAMPLES = PROJECT_ROOT / "data" / "examples"
+PROV = "http://www.w3.org/ns/prov#"
 
 
 def _settings(server: Server, tmp_path: Path) -> Settings:
@@ -81,3 +88,42 @@ def test_a_stopped_server_is_a_503_with_retry_after_and_service_resumes(tmp_path
             assert test_client.get("/sparql", params=query).json() == {"head": {}, "boolean": True}
     finally:
         oxigraph.stop()
+
+
+@pytest.fixture
+def bootstrapped(oxigraph: Server) -> Server:
+    """The Oxigraph server holding the ontology, reference data, seed and inferences."""
+    oxigraph.wipe()
+    settings = Settings()
+    with oxigraph.open() as store:
+        bootstrap(store, ontology_dir=settings.ontology_dir, data_dir=settings.data_dir)
+    return oxigraph
+
+
+def test_a_submission_is_validated_and_committed_with_provenance_in_the_remote_store(
+    bootstrapped: Server, tmp_path: Path
+) -> None:
+    settings = _settings(bootstrapped, tmp_path)
+    token, _ = TokenStore(token_store_path(settings.store)).create(
+        steward="Radu", organisation=f"{BASE}id/organisation/nwrda", region="RO11"
+    )
+    headers = {"Content-Type": "text/turtle", "Authorization": f"Bearer {token}"}
+    with TestClient(create_app(settings)) as test_client, bootstrapped.open() as store:
+        before = store.triple_count()
+        refused = test_client.post(
+            "/submissions",
+            content=(EXAMPLES / "invalid" / "actor-email-malformed.ttl").read_bytes(),
+            headers=headers,
+        )
+        assert refused.status_code == 422, refused.text
+        assert store.triple_count() == before  # nothing of a refused submission is written
+        accepted = test_client.post(
+            "/submissions", content=(EXAMPLES / "ro11-ecosystem.ttl").read_bytes(), headers=headers
+        )
+        assert accepted.status_code == 201, accepted.text
+        body = accepted.json()
+        assert store.triple_count(URIRef(body["graph"])) == body["triples"] > 0
+        assert store.ask(
+            f"ASK {{ GRAPH <{BASE}graph/meta> {{ ?load <{PROV}generated> <{body['graph']}> }} }}"
+        )
+        assert not store.ask("ASK { GRAPH <urn:boostkg:journal> { ?s ?p ?o } }")  # the unit committed
