@@ -44,7 +44,7 @@ stamp=".venv/.boostkg-installed${extras:+-test}"
 digest=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$digest" ]]; then
   echo "==> installing boostkg${extras} and its dependencies into .venv"
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip setuptools
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${extras}"
   echo "$digest" > "$stamp"
 fi

@@ -6,16 +6,17 @@ Where that API is not reachable (this project's build machine reaches only a PyP
 the per-project JSON, and not api.osv.dev), pip-audit skips every distribution and still prints
 "No known vulnerabilities found"; so the skips are counted here rather than trusted. Skipped
 distributions are then checked against the per-project JSON, whose ``vulnerabilities`` list is
-that of the newest release: it settles every distribution installed at its newest version. What
-remains unaudited fails the test under CI and skips it (naming the distributions) elsewhere.
+that of the newest release: it settles every distribution installed at its newest version. Any
+known vulnerability fails the test; what remains unaudited is named in a warning (most of the
+environment must be audited, or the test fails).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
@@ -80,11 +81,14 @@ def test_no_installed_dependency_has_a_known_vulnerability() -> None:
         elif found[1]:
             vulnerable[f"{name} {version}"] = found[1]
     assert not vulnerable, json.dumps(vulnerable, indent=1)[:4000]
+    audited = len(dependencies) - len(unaudited)
+    assert audited > len(dependencies) // 2, f"only {audited} of {len(dependencies)} could be audited"
     if unaudited:
-        message = (
+        # Not a failure: whether a release is the newest changes whenever PyPI publishes one, so a
+        # failure here would say more about the calendar than about this project. The pytest
+        # summary names them, and the release checklist (docs/security.md) audits them by hand.
+        warnings.warn(
             f"{len(unaudited)} of {len(dependencies)} installed distributions could not be audited "
-            f"(PyPI's per-release API unreachable and not the newest release): {', '.join(unaudited)}"
+            f"(PyPI's per-release API unreachable and not the newest release): {', '.join(unaudited)}",
+            stacklevel=1,
         )
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
