@@ -642,16 +642,31 @@ class RemoteStore:
         self._post_update(f"DROP SILENT GRAPH <{graph}>")
 
     def load_into(
-        self, graph: URIRef, data: bytes, rdf_format: RdfFormat, *, base_iri: str | None = None, replace: bool
+        self,
+        graph: URIRef | None,
+        data: bytes,
+        rdf_format: RdfFormat,
+        *,
+        base_iri: str | None = None,
+        replace: bool,
     ) -> None:
-        """Parse ``data`` into the named ``graph``, replacing its content or adding to it.
+        """Parse ``data`` into ``graph`` (``None``: the server's unnamed default graph, in one update
+        request, not journalled), replacing its content or adding to it.
 
         Raises:
             ParseError: the data is malformed (names line and column); nothing is changed.
         """
         with self._ntriples(data, rdf_format, base_iri) as spool, self.atomic(label=f"load {graph}"):
+            if graph is None:
+                triples = spool.read().decode("utf-8")
+                self._post_update(f"{'CLEAR DEFAULT ;' if replace else ''} INSERT DATA {{ {triples} }}")
+                return
             self._journal([str(graph)])
             self._upload(str(graph), spool, replace=replace)
+
+    def clear_default_graph(self) -> None:
+        """Remove every triple of the server's unnamed default graph (not journalled)."""
+        self._post_update("CLEAR DEFAULT")
 
     # --- inspection -----------------------------------------------------------------------------------
     def graph_names(self) -> set[URIRef]:
@@ -689,9 +704,9 @@ class RemoteStore:
         """The journal's graphs and the server's own (Virtuoso's system graphs) are not boostkg's."""
         return graph.startswith(JOURNAL) or graph in SYSTEM_GRAPHS
 
-    def has_graph(self, graph: URIRef) -> bool:
-        """Whether the named ``graph`` exists."""
-        return graph in self.graph_names()
+    def has_graph(self, graph: URIRef | None) -> bool:
+        """Whether ``graph`` exists (the unnamed default graph always does)."""
+        return graph is None or bool(self._existing([str(graph)]))
 
     def graphs(self) -> list[GraphStats]:
         names = self.graph_names()

@@ -328,3 +328,32 @@ def test_wrong_credentials_are_a_clear_error(virtuoso: Server) -> None:
         pytest.raises(StoreError, match=r"refused the credentials for an update \(401\)"),
     ):
         store.update(f"INSERT DATA {{ GRAPH <{G1}> {{ <{EX}a> <{EX}p> <{EX}b> }} }}")
+
+
+@pytest.mark.parametrize("backend", ["oxigraph", "virtuoso"])
+def test_graph_store_operations_of_the_endpoint(backend: str, request: pytest.FixtureRequest) -> None:
+    server: Server = request.getfixturevalue(backend)
+    server.wipe()
+    with server.open() as store:
+        assert store.has_graph(None)
+        assert not store.has_graph(G1)
+        store.load_into(G1, TTL, RdfFormat.TURTLE, replace=True)
+        store.load_into(
+            G1, b"<https://example.org/x> <https://example.org/p> 1 .", RdfFormat.TURTLE, replace=False
+        )
+        assert store.has_graph(G1)
+        assert store.triple_count(G1) == 5
+        before = store.fingerprint(G1)
+        store.load_into(G1, TTL, RdfFormat.TURTLE, replace=True)
+        assert store.triple_count(G1) == 4
+        assert store.fingerprint(G1) != before
+        default_data = b"<https://example.org/d> <https://example.org/p> 2 ."
+        if backend == "virtuoso":  # Virtuoso has no unnamed default graph to write to
+            with pytest.raises(QueryError, match="plain default graph"):
+                store.load_into(None, default_data, RdfFormat.TURTLE, replace=True)
+            return
+        store.load_into(None, default_data, RdfFormat.TURTLE, replace=True)
+        assert store.ask(f"ASK {{ <{EX}d> <{EX}p> 2 }}")  # the union default graph includes it
+        store.clear_default_graph()
+        assert not store.ask(f"ASK {{ <{EX}d> <{EX}p> 2 }}")
+        assert store.triple_count(G1) == 4
