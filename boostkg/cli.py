@@ -29,6 +29,7 @@ from rich.table import Table
 
 # Typer 0.29 vendors click; its exception classes live here, not in the `click` package.
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer._click.globals import get_current_context
 
 from boostkg.analysis.backtest import BacktestResult, backtest
 from boostkg.analysis.corridor import BIG_CORRIDOR, Corridor
@@ -126,8 +127,45 @@ class ExportFormat(enum.Enum):
     jsonld = "jsonld"
 
 
+@app.callback()
+def _remote_store(
+    ctx: typer.Context,
+    store_url: Annotated[
+        str | None,
+        typer.Option(
+            "--store-url",
+            help="A SPARQL 1.1 server's query endpoint to use as the store.",
+            show_default=False,
+        ),
+    ] = None,
+    store_update_url: Annotated[
+        str | None, typer.Option("--store-update-url", help="Its Update endpoint.", show_default=False)
+    ] = None,
+    store_gsp_url: Annotated[
+        str | None, typer.Option("--store-gsp-url", help="Its Graph Store endpoint.", show_default=False)
+    ] = None,
+    store_user: Annotated[
+        str | None, typer.Option("--store-user", help="User name for the server.", show_default=False)
+    ] = None,
+) -> None:
+    """The knowledge graph of the BOOST Interregional Collaboration Framework. The remote-store
+    options (before the command) override $BOOSTKG_STORE_URL and friends; give the password in
+    $BOOSTKG_STORE_PASSWORD, never on the command line."""
+    chosen = {
+        "store_url": store_url,
+        "store_update_url": store_update_url,
+        "store_gsp_url": store_gsp_url,
+        "store_user": store_user,
+    }
+    ctx.obj = {name: value for name, value in chosen.items() if value is not None}
+
+
 def _settings(store: Path | None) -> Settings:
-    return Settings(store=store) if store is not None else Settings()
+    ctx = get_current_context(silent=True)
+    overrides: dict[str, object] = dict(ctx.find_root().obj or {}) if ctx is not None else {}
+    if store is not None:
+        overrides["store"] = store
+    return Settings(**overrides)  # type: ignore[arg-type]
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from boostkg.config import PROJECT_ROOT, Settings
 from boostkg.ingest.bootstrap import bootstrap
 from boostkg.namespaces import BASE
 from boostkg.store import RdfFormat
+from tests.cli_in_process import boostkg_in_process
 from tests.store.servers import OxigraphProcess, Server
 from tests.store.test_contract import G1, TTL
 
@@ -127,3 +128,23 @@ def test_a_submission_is_validated_and_committed_with_provenance_in_the_remote_s
             f"ASK {{ GRAPH <{BASE}graph/meta> {{ ?load <{PROV}generated> <{body['graph']}> }} }}"
         )
         assert not store.ask("ASK { GRAPH <urn:boostkg:journal> { ?s ?p ?o } }")  # the unit committed
+
+
+def test_the_command_line_uses_the_server_named_by_its_options_or_the_environment(
+    oxigraph: Server, tmp_path: Path
+) -> None:
+    oxigraph.wipe()
+    options = ["--store-url", oxigraph.query_url, "--store-update-url", oxigraph.update_url]
+    options += ["--store-gsp-url", str(oxigraph.gsp_url)]
+    loaded = boostkg_in_process(*options, "load", PROJECT_ROOT / "ontology" / "vocab.ttl", cwd=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    env = {"BOOSTKG_STORE_URL": oxigraph.query_url}
+    stats = boostkg_in_process("stats", cwd=tmp_path, env=env)
+    assert stats.returncode == 0, stats.stderr
+    with oxigraph.open() as store:
+        assert f"{store.triple_count():,} quads" in stats.stdout
+        assert any(str(g).endswith("/graph/vocab") for g in store.graph_names())
+    assert not (tmp_path / "var").exists()  # no embedded store was made
+    down = boostkg_in_process("--store-url", "http://127.0.0.1:9/query", "stats", cwd=tmp_path)
+    assert down.returncode == 1
+    assert "http://127.0.0.1:9/query cannot be reached" in down.stderr
