@@ -51,10 +51,10 @@ def shapes() -> Shapes:
 
 @pytest.fixture
 def kg(loaded_store: EmbeddedStore, tmp_path: Path) -> Iterator[EmbeddedStore]:
-    """A private, writable copy of the session's loaded store."""
-    loaded_store.flush()
+    """A private, writable copy of the session's loaded store, taken from a checkpoint (the live
+    database's files may be compacted away while they are copied)."""
     copy = tmp_path / "store"
-    shutil.copytree(loaded_store.path, copy)
+    shutil.copytree(loaded_store.reader_snapshot(), copy / "db")
     store = open_store(copy)
     yield store
     store.close()
