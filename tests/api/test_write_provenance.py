@@ -248,9 +248,14 @@ def test_queries_during_a_write_see_the_state_before_or_after_it_never_between(s
             f'<http://example.org/{tag}{i}> <http://example.org/p> "{i}" .\n' for i in range(n)
         ).encode()
 
-    assert httpx.put(
-        server.url + "/graphs", params={"graph": graph}, content=triples("a", 20_000), headers=headers
+    first = httpx.put(
+        server.url + "/graphs",
+        params={"graph": graph},
+        content=triples("a", 20_000),
+        headers=headers,
+        timeout=60,
     )
+    assert first.status_code == 201, first.text
     count = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
     seen: list[str] = []
     done = threading.Event()
