@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from rdflib import Graph
 from rdflib.namespace import SH
 
 from boostkg.auth import TokenStore, token_store_path
+from tests.conftest import MainLoaded
 from tests.endpoint_server import cli_env, free_port
 
 pytestmark = pytest.mark.subprocess
@@ -167,25 +169,17 @@ class Server:
         return sum(n for _, n in graphs), graphs
 
 
-def _load_store(base: Path) -> Path:
+def _load_store(base: Path, main_loaded: MainLoaded) -> Path:
+    """A private copy of the store ``boostkg main --no-serve`` built once for the session."""
     store = base / "store"
-    loaded = subprocess.run(
-        [str(BOOSTKG), "main", "--no-serve", "--store", str(store)],
-        cwd=base,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert loaded.returncode == 0, loaded.stderr
+    shutil.copytree(main_loaded.store, store)
     return store
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory, main_loaded: MainLoaded) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("submissions")
-    srv = Server(_load_store(base), base / "serve.log")
+    srv = Server(_load_store(base, main_loaded), base / "serve.log")
     srv.start()
     try:
         yield srv
@@ -572,8 +566,10 @@ def test_twenty_concurrent_1k_triple_submissions_are_all_committed_unmixed(serve
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_submission_killed_mid_commit_is_all_or_nothing_after_restart(tmp_path: Path) -> None:
-    srv = Server(_load_store(tmp_path), tmp_path / "serve.log")
+def test_submission_killed_mid_commit_is_all_or_nothing_after_restart(
+    tmp_path: Path, main_loaded: MainLoaded
+) -> None:
+    srv = Server(_load_store(tmp_path, main_loaded), tmp_path / "serve.log")
     srv.start()
     try:
         token = srv.token("Crash Tester")
