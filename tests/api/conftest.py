@@ -1,9 +1,10 @@
-"""A real server for the API tests: ``boostkg serve`` in a subprocess on a store loaded by
-``boostkg main --no-serve``, one per test module, stopped at teardown."""
+"""A real server for the API tests: ``boostkg serve`` in a subprocess on a copy of the store the
+session's ``boostkg main --no-serve`` loaded, one per test module, stopped at teardown."""
 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import MainLoaded
 from tests.endpoint_server import cli_env, free_port
 
 BOOSTKG = Path(sys.executable).with_name("boostkg")
@@ -56,20 +58,12 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+def served(tmp_path_factory: pytest.TempPathFactory, main_loaded: MainLoaded) -> Iterator[Served]:
+    """A server of its own (per module) over a copy of the store the session's real ``boostkg main
+    --no-serve`` loaded."""
     base = tmp_path_factory.mktemp("served")
     store = base / "store"
-    loaded = subprocess.run(
-        [str(BOOSTKG), "main", "--no-serve", "--store", str(store)],
-        cwd=base,
-        env=cli_env(),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=300,
-        check=False,
-    )
-    assert loaded.returncode == 0, loaded.stderr
+    shutil.copytree(main_loaded.store, store)
 
     port = free_port()
     log_path = base / "serve.log"
@@ -97,6 +91,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                         f"boostkg serve did not answer /health in {STARTUP_S:.0f} s:\n{log_path.read_text()}"
                     )
                 time.sleep(0.1)
-            yield Served(url, store, loaded.stdout)
+            yield Served(url, store, main_loaded.output)
         finally:
             _stop(proc)
