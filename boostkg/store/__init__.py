@@ -66,4 +66,5 @@ def store_location(settings: Settings) -> Path | RemoteEndpoint:
         user=settings.store_user,
         password=password,
         timeout_s=settings.query_timeout_s,
+        update_timeout_s=settings.update_timeout_s,
     )
