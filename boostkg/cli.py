@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 from rdflib import URIRef
@@ -31,12 +31,6 @@ from rich.table import Table
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer._click.globals import get_current_context
 
-from boostkg.analysis.backtest import BacktestResult, backtest
-from boostkg.analysis.corridor import BIG_CORRIDOR, Corridor
-from boostkg.analysis.export import result_csv, result_document
-from boostkg.analysis.matching import Per, match
-from boostkg.analysis.projection import project
-from boostkg.analysis.results import save_run
 from boostkg.auth import TokenStore, token_store_path
 from boostkg.backup import check_backup, restore_backup, write_backup
 from boostkg.client import describe, submit_file
@@ -722,8 +716,15 @@ def submit(
         sys.exit(1 if answer.status == 422 else 2)  # SystemExit: run() does not forward typer.Exit's code
 
 
-class ReportPer(enum.Enum):
-    """How ``boostkg report`` ranks candidates in each theme."""
+if TYPE_CHECKING:
+    from boostkg.analysis.backtest import BacktestResult
+
+# The analysis commands import boostkg.analysis (NumPy, SciPy, NetworkX: most of a second) inside
+# their bodies, so that every other command, and --help, starts without it.
+
+
+class RankPer(enum.Enum):
+    """Top candidates per source actor, or top pairs overall (``match``, ``report``)."""
 
     pair = "pair"
     source = "source"
@@ -741,7 +742,7 @@ def report(
         list[str] | None, typer.Option("--actor-type", help="ICF actor class(es), e.g. University,SME.")
     ] = None,
     top: Annotated[int, typer.Option(help="Candidate pairs ranked per theme.")] = 20,
-    per: Annotated[ReportPer, typer.Option(help="Top pairs overall, or per source actor.")] = ReportPer.pair,
+    per: Annotated[RankPer, typer.Option(help="Top pairs overall, or per source actor.")] = RankPer.pair,
     backtest: Annotated[
         bool, typer.Option("--backtest", help="Also replay the back-test for the corridor (about a minute).")
     ] = False,
@@ -805,8 +806,8 @@ def match_command(
     ] = None,
     top: Annotated[int, typer.Option(help="Candidates per source (or pairs in all, with --per pair).")] = 10,
     per: Annotated[
-        Per, typer.Option(help="Top N per source actor, or the top N pairs overall.")
-    ] = Per.source,
+        RankPer, typer.Option(help="Top N per source actor, or the top N pairs overall.")
+    ] = RankPer.source,
     output: Annotated[MatchOutput, typer.Option("--format", help="table, json or csv.")] = MatchOutput.table,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
@@ -817,9 +818,14 @@ def match_command(
     store: StoreOption = None,
 ) -> None:
     """Rank, score and explain candidate partnerships between two sides of a corridor."""
+    from boostkg.analysis.corridor import Corridor
+    from boostkg.analysis.export import result_csv, result_document
+    from boostkg.analysis.matching import Per, match
+    from boostkg.analysis.results import save_run
+
     corridor = Corridor.parse(from_, to, themes=theme, actor_types=actor_type)
     with _opened(store) as kg:
-        result = match(kg, corridor, top=top, per=per)
+        result = match(kg, corridor, top=top, per=Per(per.value))
         saved = save_run(kg, result) if record else None
     run = {"id": saved.run_id, "graph": str(saved.graph), "iri": str(saved.run)} if saved else None
     if output is MatchOutput.json:
@@ -897,8 +903,12 @@ def _print_backtest(result: BacktestResult) -> None:
 
 @app.command("backtest")
 def backtest_command(
-    from_: Annotated[str, typer.Option("--from", help="Source side codes.")] = BIG_CORRIDOR[0],
-    to: Annotated[str, typer.Option("--to", help="Target side codes.")] = BIG_CORRIDOR[1],
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Source side codes [default: DK,EE,SE,FI,NL,BE].")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Target side codes [default: RO,BG,ES,HR,PL,HU,LV,SK,EL].")
+    ] = None,
     theme: Annotated[list[str] | None, typer.Option(help="Theme filter; repeatable.")] = None,
     learn_from: Annotated[int, typer.Option(help="First project start year learnt from.")] = 2014,
     cutoff: Annotated[int, typer.Option(help="Last project start year learnt from.")] = 2016,
@@ -908,7 +918,11 @@ def backtest_command(
 ) -> None:
     """Replay history: learn up to a cut-off, score candidates against later partnerships, for the
     corridor method, every baseline and a random ranking."""
-    corridor = Corridor.parse(from_, to, themes=theme)
+    from boostkg.analysis.backtest import backtest
+    from boostkg.analysis.corridor import BIG_CORRIDOR, Corridor
+    from boostkg.analysis.projection import project
+
+    corridor = Corridor.parse(from_ or BIG_CORRIDOR[0], to or BIG_CORRIDOR[1], themes=theme)
     with _opened(store) as kg:
         projection = project(kg)
     result = backtest(projection, corridor, learn_from=learn_from, cutoff=cutoff, test_until=test_until)
