@@ -476,7 +476,7 @@ class EmbeddedStore:
         self.generation += 1
         # A parsed document hands over its pyoxigraph quads (blank nodes renamed), unconverted.
         # Imported here: boostkg.store.parsing imports this module.
-        from boostkg.store.parsing import ParsedTriples  # noqa: PLC0415
+        from boostkg.store.parsing import ParsedTriples
 
         if isinstance(triples, ParsedTriples):
             quads = triples.quads_in(graph)
@@ -613,6 +613,19 @@ class EmbeddedStore:
 
     def flush(self) -> None:
         self._db.flush()
+
+    def optimize(self) -> None:
+        """Flush and compact the database now (e.g. after dropping a large graph), instead of
+        leaving the work to background compactions that compete with the next requests.
+
+        Raises:
+            StoreError: the compaction failed.
+        """
+        try:
+            self._db.flush()
+            self._db.optimize()
+        except OSError as exc:
+            raise StoreError(f"optimizing the store failed: {exc}") from exc
 
     def close(self) -> None:
         shutil.rmtree(self.path / READERS_DIR, ignore_errors=True)
