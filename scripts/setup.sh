@@ -71,4 +71,7 @@ if [[ $want_test -eq 1 ]]; then
   command -v java >/dev/null 2>&1 || apt_install default-jre-headless
   # The /submit page is tested end to end in headless Chromium (Debian's package `chromium`).
   command -v chromium >/dev/null 2>&1 || apt_install chromium
+  # The store contract tests also run over Virtuoso Open Source (scripts/virtuoso-server.sh starts
+  # a scratch server as this user); Oxigraph's server comes with the test extras (pip: oxigraph).
+  command -v virtuoso-t >/dev/null 2>&1 || apt_install virtuoso-opensource
 fi
