@@ -183,6 +183,9 @@ class RemoteStore:
         self._unit: str | None = None
         self._journalled: dict[str, str] = {}
         self._depth = 0
+        self._interrupted = False
+        """A unit's closing request (commit or rollback) could not reach the server: its records are
+        still there, and are rolled back before this store sends anything else."""
         self._names: tuple[int, frozenset[URIRef]] | None = None
         self._server: str | None = None
         """The server's ``Server`` header (from its first answer): a few speed-ups are Oxigraph's."""
@@ -220,6 +223,8 @@ class RemoteStore:
             ParseError: the server refused uploaded data (``parse_source`` names it).
             StoreError: the server refused the credentials.
         """
+        if self._interrupted and self._unit is None:
+            self.roll_back_interrupted()
         try:
             client = self._http
             timeout = (
@@ -441,6 +446,7 @@ class RemoteStore:
             finally:
                 self._depth -= 1
             return
+        self.roll_back_interrupted()
         self._unit = uuid.uuid4().hex[:12]
         self._depth = 1
         log.debug("remote unit %s: %s", self._unit, label)
@@ -457,7 +463,34 @@ class RemoteStore:
         journalled, self._journalled, self._unit = self._journalled, {}, None
         if not journalled or self._client is None:
             return  # closed inside a unit: its records stay in the server, the next open rolls it back
-        self._post_update(self._closing_update(journalled, commit=commit, existed=None))
+        try:
+            self._post_update(self._closing_update(journalled, commit=commit, existed=None))
+        except StoreError:
+            # The server died or went away mid-unit: its records stay there. Whoever opens a store
+            # on it next rolls them back, and so does this object before its next request: a
+            # long-running server (the API) must not show the half-written unit once it is back.
+            self._interrupted = True
+            raise
+
+    @property
+    def rollback_pending(self) -> bool:
+        """True while a unit that could not be closed (server unreachable) awaits its rollback."""
+        return self._interrupted
+
+    def roll_back_interrupted(self) -> None:
+        """Roll back the unit whose closing request failed, if any (a no-op otherwise).
+
+        Raises:
+            StoreUnavailableError: the server still cannot be reached; the rollback stays pending.
+        """
+        if not self._interrupted:
+            return
+        self._interrupted = False
+        try:
+            self.recovered = self._recover()
+        except BaseException:
+            self._interrupted = True
+            raise
 
     @staticmethod
     def _closing_update(journalled: dict[str, str], *, commit: bool, existed: dict[str, bool] | None) -> str:

@@ -69,6 +69,8 @@ class RemoteQueries:
         """
         if self._client is None:
             raise StoreUnavailableError(f"queries to {self._store.query_url} are not started")
+        if self._store.rollback_pending:  # a unit cut off by an outage: undo it before answering
+            await asyncio.to_thread(self._store.roll_back_interrupted)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         url = self._store.query_url
