@@ -365,11 +365,15 @@ def main() -> None:
 
         run_id = uuid.uuid4().hex[:8]
         peak = [tree_rss(serve.pid)]
+        ox_pid = int((oxigraph_dir / "pid").read_text()) if args.remote else 0
+        ox_peak = [tree_rss(ox_pid) if ox_pid else 0]
         stop = threading.Event()
 
         def sample() -> None:
             while not stop.is_set():
                 peak.append(tree_rss(serve.pid) if serve is not None else 0)
+                if ox_pid:
+                    ox_peak.append(tree_rss(ox_pid))
                 stop.wait(0.25)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -409,6 +413,8 @@ def main() -> None:
         load_after = os.getloadavg()
         results = [json.loads(o.read_text()) for o in outs]
         report(args, base, results, max(peak), load_before, load_after, log, serve.pid)
+        if ox_pid:
+            print(f"- Oxigraph server peak RSS (sampled likewise): {max(ox_peak) / 2**20:,.0f} MiB")
     finally:
         if serve is not None and serve.poll() is None:
             serve.terminate()
