@@ -70,6 +70,11 @@ class StoreLockedError(StoreError):
     """Another process holds the store open."""
 
 
+class StorageFullError(StoreError):
+    """The device (or quota) holding the store is full: the write was rolled back, the store is as
+    before it; names the store and what the system said."""
+
+
 class StoreUnavailableError(StoreError):
     """A remote store cannot be reached or failed (connection refused, 5xx); names its URL."""
 

@@ -8,6 +8,7 @@ concurrent submissions can neither interleave nor decide on a state that is no l
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import shutil
@@ -29,6 +30,8 @@ from boostkg.errors import (
     NotConformingError,
     ParseError,
     PayloadTooLargeError,
+    StorageFullError,
+    StoreError,
     UnsupportedMediaTypeError,
 )
 from boostkg.ingest.provenance import now, sha256_of
@@ -227,10 +230,19 @@ def _archived(
         yield
         return
     folder = archive / submission_id
-    folder.mkdir(parents=True, exist_ok=False)
     try:
+        folder.mkdir(parents=True, exist_ok=False)
         (folder / "source").write_bytes(request.data)
         (folder / "outcome.json").write_text(json.dumps(outcome, indent=1), encoding="utf-8")
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFullError(
+                f"{folder}: the disk is full ({exc.strerror}); the submission was not stored: "
+                "free some space and try again"
+            ) from exc
+        raise StoreError(f"{folder}: cannot archive the submission: {exc.strerror or exc}") from exc
+    try:
         yield
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

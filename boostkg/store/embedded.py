@@ -8,6 +8,7 @@ journal's snapshot makes the whole unit atomic, including across a SIGKILL.
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import io
@@ -34,6 +35,7 @@ from boostkg.errors import (
     ParseError,
     QueryError,
     QueryTimeoutError,
+    StorageFullError,
     StoreError,
     StoreLockedError,
 )
@@ -112,6 +114,33 @@ def _syntax_message(exc: SyntaxError) -> str:
     if match:
         return f"line {match.group(1)}, column {match.group(2)}: {text[match.end() :]}"
     return text
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+_FULL_TEXT = ("no space left on device", "disk quota exceeded")
+
+
+def _disk_full(exc: BaseException) -> OSError | None:
+    """The "no space left" (or quota) error behind ``exc``, if there is one: pyoxigraph reports
+    RocksDB's as an OSError without errno, so its message is read too; wrapped errors are followed
+    through their causes."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, OSError) and (
+            seen.errno in _FULL or any(text in str(seen).lower() for text in _FULL_TEXT)
+        ):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _full_error(path: Path, cause: OSError) -> StorageFullError:
+    return StorageFullError(
+        f"store {path}: the disk is full ({_one_line(cause)}); the write was rolled back, "
+        "the store is as it was before it: free some space and try again"
+    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -303,15 +332,25 @@ class EmbeddedStore:
         # No local variable may hold the pyoxigraph Store: a rollback must be able to drop the last
         # reference to it (releasing RocksDB's lock) while a traceback still holds these frames.
         self._db.flush()
-        journal.begin(self._layout, lambda target: self._db.backup(str(target)), label=label)
+        try:
+            journal.begin(self._layout, lambda target: self._db.backup(str(target)), label=label)
+        except OSError as exc:
+            journal.abandon(self._layout)
+            full = _disk_full(exc)
+            if full is not None:
+                raise _full_error(self.path, full) from exc
+            raise StoreError(f"store {self.path}: cannot start a write: {_one_line(exc)}") from exc
         self._depth = 1
         try:
             yield
             self._db.flush()
-        except BaseException:
+        except BaseException as exc:
             self._depth = 0
             self._roll_back()
             self.generation += 1
+            full = _disk_full(exc)
+            if full is not None and not isinstance(exc, StorageFullError):
+                raise _full_error(self.path, full) from exc
             raise
         self._depth = 0
         journal.commit(self._layout)
@@ -330,6 +369,9 @@ class EmbeddedStore:
         except SyntaxError as exc:
             raise QueryError(f"malformed SPARQL update: {_syntax_message(exc)}") from exc
         except (OSError, ValueError) as exc:
+            full = _disk_full(exc)
+            if full is not None:  # an update is one transaction: nothing of it was kept
+                raise _full_error(self.path, full) from exc
             raise QueryError(f"update failed: {_one_line(exc)}") from exc
 
     def update_isolated(self, update: str, *, base_iri: str | None = None, timeout_s: float) -> None:

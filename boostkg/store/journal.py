@@ -63,6 +63,14 @@ def begin(layout: Layout, checkpoint: Callable[[Path], None], *, label: str) -> 
     _fsync_dir(layout.root)
 
 
+def abandon(layout: Layout) -> None:
+    """Undo a :func:`begin` that failed before its marker was in place (e.g. a full disk): the
+    database was not touched, so the partial snapshot and marker file are simply removed."""
+    (layout.root / (MARKER + ".tmp")).unlink(missing_ok=True)
+    layout.marker.unlink(missing_ok=True)
+    shutil.rmtree(layout.snapshot, ignore_errors=True)
+
+
 def commit(layout: Layout) -> None:
     """Remove the marker (the commit point), then the snapshot. Call after flushing the writes."""
     layout.marker.unlink()
