@@ -3,14 +3,15 @@ API: the client gets a clean 503 with ``Retry-After``; once the server is back, 
 submission is visible, the journal is empty, and the next submission is accepted.
 
 The kill is placed deterministically: an httpx request hook on the app's store client kills the
-server just before the unit's third request (backing up graph/meta), i.e. after the submission's
-own graph has been uploaded: the worst moment, a whole graph with no provenance record."""
+server just before one of the unit's requests, after the submission's own graph has been uploaded:
+before the backup of graph/meta (a whole graph with no provenance record), or before the commit
+(graph and record written, the journal's records not yet dropped)."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -73,10 +74,19 @@ def _submitted(process: OxigraphProcess) -> bool:
     return _raw_ask(process, f'ASK {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "{SUBMISSIONS}")) }}')
 
 
+def _backs_up_meta(update: str) -> bool:
+    return f"COPY <{META}>" in update
+
+
+def _commits(update: str) -> bool:
+    return f"DELETE WHERE {{ GRAPH <{JOURNAL}>" in update and "MOVE" not in update
+
+
 @pytest.mark.subprocess
 @pytest.mark.slow
+@pytest.mark.parametrize("kill_before", [_backs_up_meta, _commits], ids=["meta-backup", "commit"])
 def test_remote_store_killed_mid_submission_is_a_503_and_leaves_no_partial_graph(
-    oxigraph: OxigraphProcess, tmp_path: Path
+    oxigraph: OxigraphProcess, tmp_path: Path, kill_before: Callable[[str], bool]
 ) -> None:
     server = oxigraph.server
     settings = Settings(
@@ -97,11 +107,11 @@ def test_remote_store_killed_mid_submission_is_a_503_and_leaves_no_partial_graph
 
     killed: list[str] = []
 
-    def kill_before_meta_backup(request: httpx.Request) -> None:
+    def kill(request: httpx.Request) -> None:
         if killed or str(request.url) != server.update_url:
             return
         update = parse_qs(request.content.decode("utf-8")).get("update", [""])[0]
-        if f"COPY <{META}>" in update:
+        if kill_before(update):
             assert _submitted(oxigraph), "the submission's graph should be uploaded by now"
             oxigraph.kill()
             killed.append(update)
@@ -109,10 +119,10 @@ def test_remote_store_killed_mid_submission_is_a_503_and_leaves_no_partial_graph
     with TestClient(create_app(settings)) as client:
         store = client.app.state.store  # type: ignore[attr-defined]
         assert isinstance(store, RemoteStore)
-        store._http.event_hooks["request"].append(kill_before_meta_backup)
+        store._http.event_hooks["request"].append(kill)
 
         down = client.post("/submissions", content=EXAMPLE.read_bytes(), headers=headers)
-        assert killed, "the server was never killed: the unit did not back up graph/meta"
+        assert killed, "the server was never killed: the unit never sent the request to kill before"
         assert down.status_code == 503, down.text
         assert down.headers["retry-after"] == "5"
         assert f"127.0.0.1:{oxigraph.port}" in down.json()["detail"]
