@@ -157,7 +157,10 @@ async def _loadgen(spec: dict[str, Any]) -> dict[str, Any]:
                 response = await req
                 await response.aread()
             except httpx.HTTPError as exc:
-                failures.append(f"{cls}: {type(exc).__name__}: {exc}")
+                failures.append(
+                    f"{cls}: {type(exc).__name__}: {exc!r} after {time.perf_counter() - started:.3f} s, "
+                    f"{spec['seconds'] - (deadline - time.monotonic()):.1f} s into the run"
+                )
                 statuses[cls][0] += 1
                 if marker:
                     unexpected.append(f"{marker}: no answer ({type(exc).__name__}); outcome unknown")
@@ -286,6 +289,7 @@ def main() -> None:
     extra: dict[str, str] = {}
     oxigraph_dir = work / "oxigraph"
     serve: subprocess.Popen[bytes] | None = None
+    clean = False
     print(f"work folder {work}", flush=True)
     try:
         if args.remote:
@@ -412,7 +416,7 @@ def main() -> None:
         sampler.join()
         load_after = os.getloadavg()
         results = [json.loads(o.read_text()) for o in outs]
-        report(args, base, results, max(peak), load_before, load_after, log, serve.pid)
+        clean = report(args, base, results, max(peak), load_before, load_after, log, serve.pid)
         if ox_pid:
             print(f"- Oxigraph server peak RSS (sampled likewise): {max(ox_peak) / 2**20:,.0f} MiB")
     finally:
@@ -422,6 +426,10 @@ def main() -> None:
                 serve.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 serve.kill()
+        if not clean and (work / "serve.log").is_file():
+            kept = Path(tempfile.gettempdir()) / f"{work.name}-serve.log"
+            shutil.copy(work / "serve.log", kept)
+            print(f"the server's log is kept in {kept}")
         if args.remote:
             subprocess.run(
                 ["bash", str(REPO / "scripts" / "oxigraph-server.sh"), "stop", str(oxigraph_dir)],
@@ -440,7 +448,8 @@ def report(
     load_after: tuple[float, float, float],
     log: Path,
     pid: int,
-) -> None:
+) -> bool:
+    """Print the table and the verdicts; ``True`` when every check passed."""
     import httpx
 
     wall = max(r["wall"] for r in results)
@@ -558,6 +567,7 @@ def report(
         print(f"server log (pid {pid}), lines naming errors: {len(lines)}")
         for ln in lines[:30]:
             print(f"    {ln[:300]}")
+    return not (five or failures or unexpected or leaked or stray_records) and ok_sub
 
 
 if __name__ == "__main__":
