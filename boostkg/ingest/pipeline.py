@@ -230,12 +230,15 @@ def _archived(
         yield
         return
     folder = archive / submission_id
+    made = False
     try:
         folder.mkdir(parents=True, exist_ok=False)
+        made = True
         (folder / "source").write_bytes(request.data)
         (folder / "outcome.json").write_text(json.dumps(outcome, indent=1), encoding="utf-8")
     except OSError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
+        if made:  # never another submission's folder
+            shutil.rmtree(folder, ignore_errors=True)
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise StorageFullError(
                 f"{folder}: the disk is full ({exc.strerror}); the submission was not stored: "
