@@ -120,7 +120,11 @@ async def _loadgen(spec: dict[str, Any]) -> dict[str, Any]:
             await asyncio.sleep(0.05)
             lag.append(time.monotonic() - before - 0.05)
 
-    limits = httpx.Limits(max_connections=spec["clients"] + 4, max_keepalive_connections=spec["clients"] + 4)
+    limits = httpx.Limits(
+        max_connections=spec["clients"] + 4,
+        max_keepalive_connections=spec["clients"] + 4,
+        keepalive_expiry=spec["keepalive_expiry"],
+    )
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=REQUEST_TIMEOUT_S) as http:
 
         async def one(cls: str, crng: random.Random) -> None:
@@ -282,6 +286,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--procs", type=int, default=1, help="load generator processes")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--keepalive-expiry",
+        type=float,
+        default=5.0,
+        help="seconds the clients keep an idle connection (httpx's default 5 s equals uvicorn's keep-alive)",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -404,6 +414,7 @@ def main() -> None:
                         "pages": pages,
                         "tokens": tokens,
                         "out": str(out_path),
+                        "keepalive_expiry": args.keepalive_expiry,
                     }
                 )
             )
@@ -456,7 +467,8 @@ def report(
     print()
     print(
         f"### {'Oxigraph server (remote)' if args.remote else 'embedded store'}: "
-        f"{args.clients} clients, {args.seconds:g} s, {args.procs} load generator process(es)"
+        f"{args.clients} clients, {args.seconds:g} s, {args.procs} load generator process(es), "
+        f"client keep-alive {args.keepalive_expiry:g} s"
     )
     print()
     print("| class | requests | req/s | p50 ms | p99 ms | statuses |")
