@@ -242,6 +242,12 @@ class EmbeddedStore:
                 raise StoreLockedError(
                     f"store {self.path} is in use by another process (is `boostkg serve` running?)"
                 ) from exc
+            full = _disk_full(exc)
+            if full is not None:  # opening writes a new manifest: nothing of the data is touched
+                raise StorageFullError(
+                    f"cannot open store {self.path}: the disk is full ({_one_line(full)}): "
+                    "free some space and try again"
+                ) from exc
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
 
     @property

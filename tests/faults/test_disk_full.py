@@ -153,3 +153,31 @@ def test_a_submission_on_a_full_disk_is_a_507_and_the_store_is_intact(
         accepted = client.post("/submissions", content=data, headers=headers)
         assert accepted.status_code == 201, accepted.text
         assert accepted.json()["triples"] == 300 * 11
+
+
+@pytest.mark.slow
+def test_a_write_on_a_disk_with_no_room_left_fails_cleanly_before_touching_the_store(
+    small_store: Path, tmp_path: Path
+) -> None:
+    with open_store(small_store) as kg:
+        before = store_state(kg)
+    small = tmp_path / "small.nt"
+    _big_ntriples(small, 1_000)
+    ballast = small_store.parent / "ballast"
+    with ballast.open("wb") as fh:
+        fh.write(b"\0" * _free_bytes(small_store))
+    assert _free_bytes(small_store) == 0
+
+    failed = boostkg_in_process("load", small, "--graph", GRAPH, "--store", small_store, cwd=tmp_path)
+    assert failed.returncode == 1
+    lines = failed.stderr.strip().splitlines()
+    assert len(lines) == 1, failed.stderr
+    assert lines[0].startswith(f"error: cannot open store {small_store}: the disk is full")
+    assert not (small_store / MARKER).exists()
+    assert not (small_store / SNAPSHOT_DIR).exists()
+
+    ballast.unlink()
+    with open_store(small_store) as kg:
+        assert store_state(kg) == before
+    loaded = boostkg_in_process("load", small, "--graph", GRAPH, "--store", small_store, cwd=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
