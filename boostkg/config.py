@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     query_workers: int = Field(
         default=3, ge=1, le=64, description="Worker processes running SPARQL queries in parallel."
     )
+    keep_alive_s: int = Field(
+        default=10,
+        ge=1,
+        le=600,
+        description="Seconds an idle kept-alive HTTP connection stays open. Longer than common "
+        "clients' own idle expiry (httpx: 5 s), so that the client, not the server, closes it: a "
+        "request sent on a connection the server is closing is lost without an answer.",
+    )
     http_processes: int = Field(
         default=1,
         ge=1,

@@ -33,6 +33,7 @@ def run(app: Any, settings: Settings) -> None:
         # room for a GET whose percent-encoded query is as long as the endpoint accepts (413/414 then
         # come from the endpoint, with a reason, rather than a bare 400 from the HTTP parser)
         h11_max_incomplete_event_size=settings.max_query_bytes * 3 + 65536,
+        timeout_keep_alive=settings.keep_alive_s,
     )
     if settings.http_processes <= 1 or settings.access_log:
         uvicorn.Server(config).run()
