@@ -26,11 +26,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pyoxigraph as ox
-from rdflib import BNode, Literal, URIRef
-from rdflib.term import Node
+from rdflib import URIRef
 
 from boostkg.errors import (
-    EncodingError,
     Location,
     ParseError,
     QueryError,
@@ -41,6 +39,8 @@ from boostkg.errors import (
 )
 from boostkg.store import journal
 from boostkg.store.base import GraphStats, RdfFormat, ResultFormat, SelectResult, Term, Triple
+from boostkg.store.parsing import ParsedTriples
+from boostkg.store.terms import one_line, parse_error, to_oxigraph, to_rdflib
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,6 @@ READERS_KEPT = 3
 UPDATES_DIR = "updates"
 """Copies of the database that an isolated update (:meth:`EmbeddedStore.update_isolated`) writes."""
 _WORKER_SCRIPT = Path(__file__).with_name("worker.py")
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _RDF_FORMATS = {
     RdfFormat.TURTLE: ox.RdfFormat.TURTLE,
     RdfFormat.NTRIPLES: ox.RdfFormat.N_TRIPLES,
@@ -74,42 +73,9 @@ _RESULT_FORMATS = {
 }
 
 
-def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple) -> Term:
-    """Convert a pyoxigraph term to its rdflib equivalent."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == _XSD_STRING:
-            return Literal(term.value)  # RDF 1.1: a simple literal is an xsd:string
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise StoreError(f"RDF-star triple terms are not supported here: {term}")
-
-
-def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """Convert an rdflib term to its pyoxigraph equivalent."""
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    raise StoreError(f"cannot store term {term!r}")
-
-
-_PARSER_PREFIX = re.compile(r"^Parser error at line \d+ (?:column \d+|between columns \d+ and \d+): ")
-
-
 def _syntax_message(exc: SyntaxError) -> str:
     """pyoxigraph's ``error at LINE:COLUMN: ...`` as ``line L, column C: ...`` on one line."""
-    text = _one_line(exc)
+    text = one_line(exc)
     match = re.match(r"^error at (\d+):(\d+): ", text)
     if match:
         return f"line {match.group(1)}, column {match.group(2)}: {text[match.end() :]}"
@@ -138,23 +104,9 @@ def _disk_full(exc: BaseException) -> OSError | None:
 
 def _full_error(path: Path, cause: OSError) -> StorageFullError:
     return StorageFullError(
-        f"store {path}: the disk is full ({_one_line(cause)}); the write was rolled back, "
+        f"store {path}: the disk is full ({one_line(cause)}); the write was rolled back, "
         "the store is as it was before it: free some space and try again"
     )
-
-
-def _one_line(exc: BaseException) -> str:
-    """An engine message on one line (pyoxigraph's query errors span several)."""
-    return " ".join(str(exc).split())
-
-
-def parse_error(exc: SyntaxError, source: str) -> ParseError:
-    """Our ParseError (EncodingError for bad UTF-8), with pyoxigraph's line and column."""
-    message = _PARSER_PREFIX.sub("", str(exc.msg if exc.msg else exc))
-    location = Location(source, exc.lineno, exc.offset)
-    if "UTF-8" in message:
-        return EncodingError(f"not valid UTF-8 ({message})", location)
-    return ParseError(message, location)
 
 
 def _update_error(outcome: dict[str, object], stderr: bytes) -> QueryError:
@@ -245,7 +197,7 @@ class EmbeddedStore:
             full = _disk_full(exc)
             if full is not None:  # opening writes a new manifest: nothing of the data is touched
                 raise StorageFullError(
-                    f"cannot open store {self.path}: the disk is full ({_one_line(full)}): "
+                    f"cannot open store {self.path}: the disk is full ({one_line(full)}): "
                     "free some space and try again"
                 ) from exc
             raise StoreError(f"cannot open store {self.path}: {exc}") from exc
@@ -261,9 +213,9 @@ class EmbeddedStore:
         try:
             return self._db.query(query, use_default_graph_as_union=True)
         except SyntaxError as exc:
-            raise QueryError(f"malformed SPARQL: {_one_line(exc)}") from exc
+            raise QueryError(f"malformed SPARQL: {one_line(exc)}") from exc
         except OSError as exc:
-            raise QueryError(f"query failed: {_one_line(exc)}") from exc
+            raise QueryError(f"query failed: {one_line(exc)}") from exc
 
     def select(self, query: str) -> SelectResult:
         result = self._query(query)
@@ -303,7 +255,7 @@ class EmbeddedStore:
             result.serialize(out, _RESULT_FORMATS[result_format])
             return result_format
         except OSError as exc:
-            raise QueryError(f"query failed: {_one_line(exc)}") from exc
+            raise QueryError(f"query failed: {one_line(exc)}") from exc
 
     def query_small(
         self, query: str, *, result_format: ResultFormat, base_iri: str | None, max_bytes: int
@@ -345,7 +297,7 @@ class EmbeddedStore:
             full = _disk_full(exc)
             if full is not None:
                 raise _full_error(self.path, full) from exc
-            raise StoreError(f"store {self.path}: cannot start a write: {_one_line(exc)}") from exc
+            raise StoreError(f"store {self.path}: cannot start a write: {one_line(exc)}") from exc
         self._depth = 1
         try:
             yield
@@ -378,7 +330,7 @@ class EmbeddedStore:
             full = _disk_full(exc)
             if full is not None:  # an update is one transaction: nothing of it was kept
                 raise _full_error(self.path, full) from exc
-            raise QueryError(f"update failed: {_one_line(exc)}") from exc
+            raise QueryError(f"update failed: {one_line(exc)}") from exc
 
     def update_isolated(self, update: str, *, base_iri: str | None = None, timeout_s: float) -> None:
         """Run ``update`` with a deadline: a child process applies it to a checkpoint of the
@@ -483,7 +435,7 @@ class EmbeddedStore:
         except SyntaxError as exc:
             raise parse_error(exc, name) from exc
         except (OSError, ValueError) as exc:
-            raise ParseError(_one_line(exc), Location(name)) from exc
+            raise ParseError(one_line(exc), Location(name)) from exc
 
     def _rebuild_without(self, dropped: ox.NamedNode) -> None:
         """Drop a big graph by rebuilding the database from everything else.
@@ -523,9 +475,6 @@ class EmbeddedStore:
     def add_triples(self, graph: URIRef, triples: Iterable[Triple]) -> None:
         self.generation += 1
         # A parsed document hands over its pyoxigraph quads (blank nodes renamed), unconverted.
-        # Imported here: boostkg.store.parsing imports this module.
-        from boostkg.store.parsing import ParsedTriples
-
         if isinstance(triples, ParsedTriples):
             quads = triples.quads_in(graph)
         else:
@@ -717,6 +666,6 @@ class EmbeddedStore:
             except SyntaxError as exc:
                 raise parse_error(exc, name) from exc
             except (OSError, ValueError) as exc:
-                raise StoreError(f"cannot restore {name}: {_one_line(exc)}") from exc
+                raise StoreError(f"cannot restore {name}: {one_line(exc)}") from exc
             finally:
                 shutil.rmtree(fresh, ignore_errors=True)

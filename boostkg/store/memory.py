@@ -20,18 +20,17 @@ from rdflib.term import Node
 
 from boostkg.errors import QueryError
 from boostkg.store.base import Term, Triple
-from boostkg.store.embedded import to_oxigraph, to_rdflib
 from boostkg.store.parsing import ParsedTriples
+from boostkg.store.terms import XSD_STRING, to_oxigraph, to_rdflib
 
 Row = tuple[Term | None, ...]
 
 LEXICAL_PREFIX = "urn:x-boostkg:lexical:"
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 def lexical_datatype(datatype: str) -> str:
     """The datatype IRI a :class:`MemoryGraph` stores literals of ``datatype`` under."""
-    return datatype if datatype == _XSD_STRING else LEXICAL_PREFIX + datatype
+    return datatype if datatype == XSD_STRING else LEXICAL_PREFIX + datatype
 
 
 def _to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
@@ -126,7 +125,7 @@ def _lexical_quads(parsed: ParsedTriples) -> list[ox.Quad]:
             append(quad)
             continue
         datatype = o.datatype.value
-        if datatype == _XSD_STRING:
+        if datatype == XSD_STRING:
             append(quad)
             continue
         stand_in = stand_ins.get(o)

@@ -23,7 +23,7 @@ from rdflib.term import Node
 
 from boostkg.errors import InputError, Location
 from boostkg.store.base import RdfFormat, Term, Triple
-from boostkg.store.embedded import parse_error, to_oxigraph, to_rdflib
+from boostkg.store.terms import XSD_STRING, parse_error, to_oxigraph, to_rdflib
 
 _OX_FORMATS = {
     RdfFormat.TURTLE: ox.RdfFormat.TURTLE,
@@ -32,7 +32,6 @@ _OX_FORMATS = {
     RdfFormat.RDFXML: ox.RdfFormat.RDF_XML,
 }
 _RDF_TYPE = ox.NamedNode(str(RDF.type))
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _PLAIN = frozenset(
     {"http://www.w3.org/2001/XMLSchema#string", "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"}
 )
@@ -221,7 +220,7 @@ def _as_written(term: OxTerm) -> Term:
     """The rdflib term of a parsed term, literals kept as written: rdflib would otherwise
     normalise ``"2020-01-01Z"^^xsd:date`` to ``"2020-01-01"``, merging two distinct literals, and
     reports would show values the steward never wrote."""
-    if isinstance(term, ox.Literal) and not term.language and term.datatype.value != _XSD_STRING:
+    if isinstance(term, ox.Literal) and not term.language and term.datatype.value != XSD_STRING:
         return Literal(term.value, datatype=URIRef(term.datatype.value), normalize=False)
     return to_rdflib(term)
 

@@ -53,8 +53,9 @@ from boostkg.errors import (
     StoreUnavailableError,
 )
 from boostkg.store.base import GraphStats, RdfFormat, ResultFormat, SelectResult, Term, Triple
-from boostkg.store.embedded import _RDF_FORMATS, parse_error, to_oxigraph, to_rdflib
+from boostkg.store.embedded import _RDF_FORMATS
 from boostkg.store.lexer import named_graphs, scan
+from boostkg.store.terms import parse_error, to_oxigraph, to_rdflib
 
 log = logging.getLogger(__name__)
 
