@@ -1,9 +1,16 @@
 """The one orchestrator of stewards' submissions: parse → scope → validate in context → provenance
 → commit, in one all-or-nothing store unit; plus withdrawing a submission.
 
-Parsing needs no store and runs outside the write lock; everything that reads the store to decide
-(scope, replacement, validation in context) runs under it together with the commit, so two
-concurrent submissions can neither interleave nor decide on a state that is no longer true.
+A submission is decided outside the write lock and committed under it. Parsing needs no store.
+What the decision reads from the store (the organisation's current submissions, the one replaced,
+the scope lookups, the validation context) is read while no write is under way, and read again if
+one started or ended meanwhile (:class:`WriteLock` counts them), so every decision rests on one
+committed state; validation then runs on what was read, without the store. A refusal (403, 404,
+409, 422) is answered from there and never waits for the write lock. An accepted submission takes
+the lock and, if anything was written since its reading, reads the state again under it — the
+rules decide exactly as they would have for a submission that came after the other (403 for
+subjects another steward took meanwhile, 409 for a submission replaced meanwhile) — and validates
+again only if the context it was validated in changed; then the commit, all or nothing.
 """
 
 from __future__ import annotations
@@ -12,18 +19,20 @@ import errno
 import json
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from rdflib import Dataset, URIRef
+from rdflib import Dataset, Graph, URIRef
 from rdflib.exceptions import ParserError as RdflibParserError
 from rdflib.namespace import DCAT, VOID
 
 from boostkg.auth import Steward
 from boostkg.errors import (
+    BoostKGError,
     ConflictError,
     ForbiddenError,
     InputError,
@@ -49,9 +58,16 @@ from boostkg.ingest.submissions import (
     withdrawal_triples,
 )
 from boostkg.namespaces import META_GRAPH
-from boostkg.store.base import KnowledgeStore
+from boostkg.store.base import KnowledgeStore, Triple
 from boostkg.store.parsing import ParsedTriples
-from boostkg.validation import Shapes, ValidationReport, parse_submission, validate
+from boostkg.validation import (
+    ParsedSubmission,
+    Shapes,
+    ValidationReport,
+    fetch_context,
+    parse_submission,
+    validate,
+)
 
 TRIPLE_MEDIA_TYPES = {
     "text/turtle": "text/turtle",
@@ -76,6 +92,78 @@ SUFFIX_MEDIA_TYPES = {
     ".nq": "application/n-quads",
 }
 DATASET_CLASSES = (VOID.Dataset, DCAT.Dataset)
+
+
+READ_ATTEMPTS = 4
+"""How often a submission reads the store outside the write lock before it reads under it (each
+attempt is spoiled only by a write starting or ending while it reads)."""
+
+
+class WriteLock:
+    """The one lock every write to the store takes, counting the writes (a sequence lock).
+
+    ``with lock:`` is a write: the counter moves when it starts and again when it ends, so it is odd
+    while a write is under way, and a reader outside the lock that saw the same even count before
+    and after its reads knows they all saw one committed state. ``acquire()`` / ``release()`` only
+    exclude, as ``threading.Lock``'s do (for readers that must not overlap a write: lookups,
+    checkpoints), and so does :meth:`exclusive`, inside which :meth:`writing` marks the write.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._moved = threading.Condition(threading.Lock())
+        self._count = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return self._mutex.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        self._mutex.release()
+
+    def locked(self) -> bool:
+        return self._mutex.locked()
+
+    def __enter__(self) -> WriteLock:
+        self._mutex.acquire()
+        self._step()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._step()
+        finally:
+            self._mutex.release()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the lock without writing yet (reads that must see no write start)."""
+        with self._mutex:
+            yield
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Mark a write, inside :meth:`exclusive`."""
+        self._step()
+        try:
+            yield
+        finally:
+            self._step()
+
+    def _step(self) -> None:
+        with self._moved:
+            self._count += 1
+            self._moved.notify_all()
+
+    @property
+    def count(self) -> int:
+        """Writes started plus writes ended."""
+        return self._count
+
+    def settled(self) -> int:
+        """Wait (without taking the lock) until no write is under way; the count then (even)."""
+        with self._moved:
+            self._moved.wait_for(lambda: self._count % 2 == 0)
+            return self._count
 
 
 @dataclass(frozen=True)
@@ -252,6 +340,79 @@ def _archived(
         raise
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What deciding a submission read from the store: the submission it replaces and the context
+    it is validated in, as of one committed state (``count``: the write lock's count then)."""
+
+    count: int
+    old: SubmissionRecord | None
+    context: frozenset[Triple]
+
+
+def _read_state(
+    store: KnowledgeStore,
+    steward: Steward,
+    parsed: ParsedSubmission,
+    replaces: str | None,
+    dataset: URIRef | None,
+) -> tuple[SubmissionRecord | None, frozenset[Triple]]:
+    """Replacement and scope, decided on the store's state; the validation context read from it.
+
+    Raises:
+        ForbiddenError, NotFoundError, ConflictError: as :func:`submit`.
+    """
+    current = current_of(store, steward.organisation)
+    old = _replaced(store, steward, current, replaces, dataset)
+    own = frozenset(r.graph for r in current) | ({old.graph} if old else frozenset())
+    check_scope(store, steward, parsed.content, own_graphs=own)
+    return old, frozenset(fetch_context(parsed.referenced, store=store, reference=None))
+
+
+def _read_settled(
+    lock: WriteLock, read: Callable[[], tuple[SubmissionRecord | None, frozenset[Triple]]]
+) -> _Reading:
+    """``read()`` while no write is under way, outside the lock; read again if a write started or
+    ended meanwhile (its outcome, a refusal too, may rest on two states). After
+    :data:`READ_ATTEMPTS` such attempts, under the lock (still no write: readers go on).
+
+    Raises:
+        What ``read`` raises, once it was raised on one committed state.
+    """
+    for _ in range(READ_ATTEMPTS):
+        count = lock.settled()
+        try:
+            old, context = read()
+        except BoostKGError:
+            if lock.count == count:
+                raise
+            continue  # e.g. a subject looked foreign because a replacement was half written
+        if lock.count == count:
+            return _Reading(count, old, context)
+    with lock.exclusive():
+        old, context = read()
+        return _Reading(lock.count, old, context)
+
+
+def _validate_in(parsed: ParsedSubmission, shapes: Shapes, context: frozenset[Triple]) -> ValidationReport:
+    """Validation in the context read from the store (the same triples ``validate`` would fetch)."""
+    reference = Graph()
+    for triple in context:
+        reference.add(triple)
+    return validate(parsed, shapes, reference=reference)
+
+
+def _refuse(
+    request: SubmissionRequest, report: ValidationReport, dataset: URIRef | None, old: SubmissionRecord | None
+) -> NotConformingError:
+    rejected = SubmissionOutcome(None, Status.rejected, report, None, dataset, old.id if old else None)
+    return NotConformingError(
+        f"{request.source_name}: {len(report.violations())} violation(s) of the core shapes; "
+        "nothing was stored",
+        rejected.to_json(),
+    )
+
+
 def submit(
     store: KnowledgeStore,
     shapes: Shapes,
@@ -259,11 +420,14 @@ def submit(
     request: SubmissionRequest,
     *,
     max_bytes: int,
-    write_lock: AbstractContextManager[object] | None = None,
+    write_lock: WriteLock | None = None,
     archive: Path | None = None,
 ) -> SubmissionOutcome:
     """Validate a steward's submission and, if it conforms and stays in their lane, commit it into
     its own named graph with its PROV-O record — all or nothing.
+
+    Concurrent calls share ``write_lock`` (see the module doc: refusals never take it; accepted
+    submissions take it only to re-check and commit). Without one, the call assumes it is alone.
 
     Raises:
         PayloadTooLargeError, UnsupportedMediaTypeError: refused before reading.
@@ -274,6 +438,7 @@ def submit(
         NotConformingError: core shapes are broken; carries the outcome with every violation.
     """
     started = now()
+    lock = write_lock if write_lock is not None else WriteLock()
     check_size(len(request.data), max_bytes)
     media = media_type_of(request.media_type, request.source_name)
     if not request.data.strip():
@@ -286,21 +451,22 @@ def submit(
     if parsed.triples == 0:
         raise InputError("the submission holds no triples", None)
     dataset = declared_dataset(parsed.content, request.source_name)
-    with write_lock if write_lock is not None else nullcontext():
-        current = current_of(store, steward.organisation)
-        old = _replaced(store, steward, current, request.replaces, dataset)
-        own = frozenset(r.graph for r in current) | ({old.graph} if old else frozenset())
-        check_scope(store, steward, parsed.content, own_graphs=own)
-        report = validate(parsed, shapes, store=store)
-        if not report.conforms:
-            rejected = SubmissionOutcome(
-                None, Status.rejected, report, None, dataset, old.id if old else None
-            )
-            raise NotConformingError(
-                f"{request.source_name}: {len(report.violations())} violation(s) of the core shapes; "
-                "nothing was stored",
-                rejected.to_json(),
-            )
+
+    def read() -> tuple[SubmissionRecord | None, frozenset[Triple]]:
+        return _read_state(store, steward, parsed, request.replaces, dataset)
+
+    reading = _read_settled(lock, read)
+    report = _validate_in(parsed, shapes, reading.context)
+    if not report.conforms:
+        raise _refuse(request, report, dataset, reading.old)
+    with lock.exclusive():
+        old = reading.old
+        if lock.count != reading.count:  # written meanwhile: decide again on the state now
+            old, context = read()
+            if context != reading.context:
+                report = _validate_in(parsed, shapes, context)
+                if not report.conforms:
+                    raise _refuse(request, report, dataset, old)
         submission_id = new_submission_id(started)
         graph = submission_graph(submission_id)
         outcome = SubmissionOutcome(
@@ -318,7 +484,7 @@ def submit(
             dataset=dataset,
             replaces=old,
         )
-        with _archived(archive, submission_id, request, outcome.to_json()), store.atomic():
+        with lock.writing(), _archived(archive, submission_id, request, outcome.to_json()), store.atomic():
             if old is not None:
                 store.drop_graph(old.graph)
             store.add_triples(graph, parsed.content)
@@ -331,7 +497,7 @@ def withdraw(
     steward: Steward,
     submission_id: str,
     *,
-    write_lock: AbstractContextManager[object] | None = None,
+    write_lock: WriteLock | None = None,
     when: datetime | None = None,
 ) -> SubmissionRecord:
     """Withdraw a current submission: its graph is dropped, its record stays, marked withdrawn.
@@ -341,7 +507,8 @@ def withdraw(
         ForbiddenError: it belongs to another organisation (admins may withdraw any).
         ConflictError: it is no longer current (already withdrawn or replaced).
     """
-    with write_lock if write_lock is not None else nullcontext():
+    lock = write_lock if write_lock is not None else WriteLock()
+    with lock.exclusive():
         record = get_submission(store, submission_id)
         if record.organisation != steward.organisation and not steward.admin:
             raise ForbiddenError(
@@ -349,7 +516,7 @@ def withdraw(
             )
         if record.status is not Status.accepted:
             raise ConflictError(f"submission {submission_id} is already {record.status.value}")
-        with store.atomic():
+        with lock.writing(), store.atomic():
             store.drop_graph(record.graph)
             store.add_triples(META_GRAPH, withdrawal_triples(record, steward, when or now()))
         return get_submission(store, submission_id)

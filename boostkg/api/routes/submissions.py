@@ -1,7 +1,9 @@
 """Stewards' submissions over HTTP: POST, list, get (JSON, Turtle or HTML), withdraw; /submit page.
 
 Thin: read the request (raw RDF body or a multipart form), call the ingest pipeline off the event
-loop, answer. Errors become problem details in :mod:`boostkg.api.problems`.
+loop (in a worker thread: submissions are parsed and validated side by side, and only an accepted
+one takes the write lock, to re-check and commit), answer. Errors become problem details in
+:mod:`boostkg.api.problems`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from rdflib import URIRef
 from boostkg.api.deps import SettingsDep, StoreDep
 from boostkg.auth import Steward, TokenStore, token_store_path
 from boostkg.errors import InputError, NotFoundError
-from boostkg.ingest.pipeline import SubmissionRequest, check_size, submit, withdraw
+from boostkg.ingest.pipeline import SubmissionRequest, WriteLock, check_size, submit, withdraw
 from boostkg.ingest.submissions import Status, SubmissionRecord, get_submission, list_submissions
 from boostkg.validation import Issue, Severity, Shapes, ValidationReport, load_shapes
 
@@ -50,8 +52,9 @@ class SubmissionState:
         self._shapes: Shapes | None = None
         self._shapes_lock = threading.Lock()
         self.tokens = TokenStore(token_store_path(store_dir))
-        self.write_lock = threading.Lock()
-        """Serialises every write to the store (the embedded store has a single writer)."""
+        self.write_lock = WriteLock()
+        """Serialises every write to the store (the embedded store has a single writer) and counts
+        them, so that submissions decide outside it (see :mod:`boostkg.ingest.pipeline`)."""
         self.archive = store_dir / ARCHIVE_DIR
 
     @property
