@@ -1,7 +1,7 @@
 """Remote store benchmark: the endpoint's query throughput through boostkg on a remote Oxigraph
 server, as a ratio to querying that server directly, in the same run.
 
-    .venv/bin/python bench/bench_remote.py [--seconds 5] [--rounds 2] [--clients 8]
+    .venv/bin/python bench/bench_remote.py [--seconds 5] [--rounds 2] [--clients 8] [--profile F]
 
 Starts ``oxigraph serve`` (scripts/oxigraph-server.sh) in a temporary folder, loads the project's
 graphs into it through boostkg (bootstrap: ontology, vocabularies, NUTS, EIS, seed, inference),
@@ -10,7 +10,10 @@ query mix from ``--clients`` threads (stdlib ``http.client``, keep-alive), alter
 through-boostkg cells for ``--rounds`` rounds. Query mix: point lookups (every triple of one NUTS
 region), 2-hop joins (a region's parent's label), aggregates (instances per class) and CONSTRUCT (a
 region's description), with the region drawn from the data for each request. Prints requests/s and
-p50/p99 per cell and the ratio through/direct (goal of issue 6: at least 0.8). Loopback only.
+p50/p99 per cell, requests/s per query class in each cell with their ratio, and the overall ratio
+through/direct (goal of issue 6: at least 0.8), with the commit and the load average before and
+after. ``--profile F`` samples the boostkg server with py-spy (``--py-spy``, raw format, 400 Hz)
+during the through-boostkg cells and writes the folded stacks to F. Loopback only.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import argparse
 import http.client
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -112,6 +116,72 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def micro(env_lines: dict[str, str], regions: list[str], clients: int, requests: int) -> None:
+    """The server hop alone: ``requests`` queries of the mix through
+    :class:`~boostkg.store.remote_queries.RemoteQueries` from ``clients`` tasks in this process
+    (uvloop when installed, as ``boostkg serve`` runs), each answer read to its end; prints this
+    process's CPU time per request (the Oxigraph server's own time is not in it)."""
+    import asyncio
+
+    from boostkg.store import RdfFormat, ResultFormat
+    from boostkg.store.remote import RemoteStore
+    from boostkg.store.remote_queries import RemoteQueries
+    from boostkg.store.workers import QueryJob
+
+    formats = {"application/sparql-results+json": ResultFormat.JSON}
+    rng = random.Random(7)
+    jobs = [
+        QueryJob(query=query, results=formats.get(accept, ResultFormat.JSON), rdf=RdfFormat.NTRIPLES)
+        for _, query, accept in (rng.choice(queries_for(rng.choice(regions))) for _ in range(requests))
+    ]
+
+    async def run() -> tuple[float, float, int]:
+        store = RemoteStore(env_lines["BOOSTKG_STORE_URL"])
+        pool = RemoteQueries(clients, store)
+        await pool.start()
+        size = 0
+        queue = list(reversed(jobs))
+
+        async def client() -> None:
+            nonlocal size
+            while queue:
+                answer = await pool.run(queue.pop(), timeout_s=30)
+                async for chunk in answer.chunks:
+                    size += len(chunk)
+
+        try:
+            await asyncio.gather(*(client() for _ in range(clients)))  # warm-up: connections opened
+            queue.extend(reversed(jobs))
+            cpu, wall = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(client() for _ in range(clients)))
+            return time.process_time() - cpu, time.perf_counter() - wall, size
+        finally:
+            await pool.close()
+            store.close()
+
+    try:
+        import uvloop
+
+        cpu, wall, size = uvloop.run(run())
+    except ImportError:
+        cpu, wall, size = asyncio.run(run())
+    print(
+        f"micro: {requests} requests from {clients} tasks through RemoteQueries: "
+        f"{cpu / requests * 1e6:.0f} us CPU per request in this process, {requests / wall:.0f} req/s, "
+        f"{size / requests:.0f} bytes per answer on average"
+    )
+
+
+def _start_profile(py_spy: Path, pid: int, output: Path, round_no: int) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` (and its children) into ``output`` (``-<round>`` added after the
+    first round), raw folded stacks."""
+    target = output if round_no == 0 else output.with_name(f"{output.stem}-{round_no}{output.suffix}")
+    command = [str(py_spy), "record", "--subprocesses", "-r", "400", "-f", "raw", "-o", str(target)]
+    spy = subprocess.Popen([*command, "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # py-spy attaches before the cell starts
+    return spy
+
+
 def _free_port() -> int:
     import socket
 
@@ -125,7 +195,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--profile", type=Path, help="py-spy raw profile of the server (through cells)")
+    parser.add_argument(
+        "--micro", type=int, default=0, help="only the delegation micro-benchmark, this many requests"
+    )
+    parser.add_argument("--py-spy", type=Path, default=Path("/tmp/ui4/bvenv/bin/py-spy"))
     args = parser.parse_args()
+    commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    print(f"commit {commit}, load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
     sys.path.insert(0, str(ROOT))
     from boostkg.config import Settings
@@ -160,6 +239,9 @@ def main() -> None:
             for row in store.select(f"SELECT ?r WHERE {{ ?r a <{ICF}NUTSRegion> ; <{ICF}nutsLevel> 2 }}")
         ]
         store.close()
+        if args.micro:
+            micro(env_lines, regions, args.clients, args.micro)
+            return
         port = _free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("BOOSTKG_")}
         env.update(
@@ -186,18 +268,27 @@ def main() -> None:
         pids = {ox_pid: "oxigraph", serve.pid: "boostkg"}
         cpu: dict[str, dict[str, list[float]]] = {name: {} for name in cells}
         rates: dict[str, list[float]] = {name: [] for name in cells}
+        kinds: dict[str, dict[str, int]] = {name: {} for name in cells}
+        spy: subprocess.Popen[bytes] | None = None
         drive(*cells["direct"], regions, args.clients, 1.0)  # warm-up
         drive(*cells["through boostkg"], regions, args.clients, 1.0)
         for round_no in range(args.rounds):
             order = list(cells) if round_no % 2 == 0 else list(reversed(cells))
             for name in order:
+                if args.profile and name != "direct":
+                    spy = _start_profile(args.py_spy, serve.pid, args.profile, round_no)
                 before = {p: cpu_seconds(p) for p in pids}
                 latencies = drive(*cells[name], regions, args.clients, args.seconds)
+                if spy is not None:
+                    spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
+                    spy.wait(timeout=60)
+                    spy = None
                 count = sum(len(v) for v in latencies.values())
                 for p, label in pids.items():
                     cpu[name].setdefault(label, []).append((cpu_seconds(p) - before[p]) / max(count, 1))
                 rates[name].append(count / args.seconds)
                 for kind, values in latencies.items():
+                    kinds[name][kind] = kinds[name].get(kind, 0) + len(values)
                     if kind == "error":
                         print(f"  {name}: {len(values)} failed requests")
                     totals[name].extend(values)
@@ -210,8 +301,16 @@ def main() -> None:
                 f"p50 {statistics.median(values) * 1000:6.1f} ms   p99 {p99:6.1f} ms   CPU per request: "
                 + ", ".join(f"{label} {statistics.mean(v) * 1000:.2f} ms" for label, v in cpu[name].items())
             )
+        spent = args.rounds * args.seconds
+        print(f"  {'class':12} {'direct req/s':>13} {'through req/s':>14} {'ratio':>6}")
+        for kind in sorted(set(kinds["direct"]) | set(kinds["through boostkg"])):
+            direct = kinds["direct"].get(kind, 0) / spent
+            through = kinds["through boostkg"].get(kind, 0) / spent
+            shown = f"{through / direct:6.2f}" if direct else "     -"
+            print(f"  {kind:12} {direct:13.0f} {through:14.0f} {shown}")
         ratio = statistics.mean(rates["through boostkg"]) / statistics.mean(rates["direct"])
         print(f"  ratio through/direct: {ratio:.2f} ({'PASS' if ratio >= 0.8 else 'MISS'} goal >= 0.8)")
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         if serve is not None:
             serve.terminate()
