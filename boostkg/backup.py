@@ -1,45 +1,101 @@
-"""Backup files of a store: write one, check one, restore one.
+"""Backup files of a store: write one (from the store, or from a running server), check one,
+restore one.
 
 A backup is one N-Quads file (gzip-compressed when its name ends ``.gz``) that any RDF tool can
 read: a comment line saying what it is, every quad of the store (every named graph and the unnamed
-default graph, blank-node labels as stored), and a last comment line, the *trailer*, holding a JSON
-manifest: the format version, when and by which boostkg it was taken, the quad count of each named
-graph (empty ones included), the total, the token register's rows (salted scrypt hashes, never a
-secret) and the SHA-256 and line count of everything before the trailer. A file without its
-trailer, or whose bytes do not hash to it, is truncated or corrupt and is refused before the store
-is touched. Writing streams the store's own N-Quads dump through a hashing writer; restoring
-checks the whole file first, then streams it into a fresh database (``EmbeddedStore.replace_dataset``)
-and replaces the token register, all inside one write unit of the store.
+default graph, blank-node labels as stored), then the submissions archive (the files stewards sent
+and their reports, each as a ``# boostkg-file`` comment line naming it followed by ``# boostkg-data``
+comment lines of base64), and a last comment line, the *trailer*, holding a JSON manifest: the
+format version, when and by which boostkg it was taken, the quad count of each named graph (empty
+ones included), the total, the token register's rows (salted scrypt hashes, never a secret), each
+archive file's path, size and SHA-256, and the SHA-256 and line count of everything before the
+trailer. A file without its trailer, whose bytes do not hash to it or whose archive files do not
+hash to their entries is truncated or corrupt and is refused before the store is touched.
+
+Writing streams the store's own N-Quads dump through a hashing writer. A running server cannot
+hand its store to another process, so it writes the same stream itself (``GET /admin/backup``)
+from an :func:`online_snapshot`: a checkpoint of the database, the token rows and hard links to
+the archive, all taken under the server's write lock, between two write units, then dumped while
+writes go on. :func:`download_backup` is the client side. Restoring checks the whole file first
+(extracting the archive to a staging folder), then, inside one write unit of the store, streams the
+quads into a fresh database (``EmbeddedStore.replace_dataset``; a remote store gets each graph by
+the Graph Store Protocol), puts the archive folder in place and replaces the token register.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import gzip
 import hashlib
 import json
 import os
+import shutil
+import tempfile
+import uuid
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import BinaryIO, cast
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO, Protocol, cast
 
+import httpx
 from rdflib import URIRef
 
 import boostkg
 from boostkg.auth import TokenStore
-from boostkg.errors import ConflictError, InputError, InputNotFoundError, Location, StoreError
-from boostkg.store import EmbeddedStore, RdfFormat
+from boostkg.errors import (
+    AuthError,
+    ConflictError,
+    ForbiddenError,
+    InputError,
+    InputNotFoundError,
+    Location,
+    StoreError,
+    StoreUnavailableError,
+)
+from boostkg.store import EmbeddedStore, RdfFormat, RemoteStore, open_store
+from boostkg.store.embedded import READERS_DIR
+from boostkg.store.snapshot import SnapshotReader
 
 FORMAT = "boostkg-backup/1"
 HEADER = b"# boostkg backup: N-Quads of every graph; the last line is a JSON manifest that checks it\n"
 TRAILER = b"# boostkg-manifest "
+FILE_LINE = b"# boostkg-file "
+DATA_LINE = b"# boostkg-data "
+_MARK = b"# boostkg-"
 CHUNK = 1 << 20
+DATA_BYTES = 48 * 1024
+"""Bytes of an archive file per ``# boostkg-data`` line (64 KiB of base64)."""
+BACKUP_ROUTE = "/admin/backup"
 
 Progress = Callable[[int, int], None]
 """Called as work advances with (done, total): quads written, or bytes of the file read."""
+
+Source = EmbeddedStore | RemoteStore
+
+
+class ExclusiveLock(Protocol):
+    """The server's write lock as a backup takes it: excluding writes, releasable from any thread."""
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ArchivedFile:
+    """One file of the submissions archive as the manifest lists it."""
+
+    path: str
+    """Relative to the archive folder, '/'-separated (``<submission id>/source``)."""
+    size: int
+    sha256: str
+
+    def to_json(self) -> dict[str, str | int]:
+        return {"path": self.path, "size": self.size, "sha256": self.sha256}
 
 
 @dataclass(frozen=True)
@@ -53,6 +109,7 @@ class Manifest:
     tokens: list[dict[str, str | int | None]] = field(default_factory=list)
     sha256: str = ""
     lines: int = 0
+    files: list[ArchivedFile] = field(default_factory=list)
 
     def to_line(self) -> bytes:
         body = {
@@ -62,6 +119,7 @@ class Manifest:
             "quads": self.quads,
             "graphs": self.graphs,
             "tokens": self.tokens,
+            "files": [f.to_json() for f in self.files],
             "sha256": self.sha256,
             "lines": self.lines,
         }
@@ -69,7 +127,7 @@ class Manifest:
 
     @classmethod
     def from_line(cls, line: bytes, where: Location) -> Manifest:
-        """The manifest of a trailer line.
+        """The manifest of a trailer line (a backup without ``files`` predates the archive: none).
 
         Raises:
             InputError: the line is not a boostkg manifest (the file was cut short or is not a backup).
@@ -90,6 +148,10 @@ class Manifest:
                 tokens=list(body["tokens"]),
                 sha256=str(body["sha256"]),
                 lines=int(body["lines"]),
+                files=[
+                    ArchivedFile(str(f["path"]), int(f["size"]), str(f["sha256"]))
+                    for f in body.get("files", [])
+                ],
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(f"the manifest is malformed ({exc})", where) from exc
@@ -143,35 +205,312 @@ def _writing(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
-def write_backup(
-    store: EmbeddedStore, tokens: TokenStore, path: Path, *, progress: Progress | None = None
+# --- the submissions archive ---------------------------------------------------------------------
+
+
+def archive_files(archive: Path | None) -> list[str]:
+    """The regular files under ``archive`` as '/'-separated relative paths, sorted (none if absent)."""
+    if archive is None or not archive.is_dir():
+        return []
+    return sorted(
+        p.relative_to(archive).as_posix() for p in archive.rglob("*") if p.is_file() and not p.is_symlink()
+    )
+
+
+def _write_files(writer: _HashingWriter, archive: Path | None) -> list[ArchivedFile]:
+    written = []
+    for rel in archive_files(archive):
+        assert archive is not None
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with (archive / rel).open("rb") as source:
+                writer.write(FILE_LINE + json.dumps({"path": rel}).encode("utf-8") + b"\n")
+                while block := source.read(DATA_BYTES):
+                    digest.update(block)
+                    size += len(block)
+                    writer.write(DATA_LINE + base64.b64encode(block) + b"\n")
+        except OSError as exc:
+            raise StoreError(f"cannot read the archived file {archive / rel}: {exc}") from exc
+        written.append(ArchivedFile(rel, size, digest.hexdigest()))
+    return written
+
+
+def _safe_relative(text: str, where: Location) -> PurePosixPath:
+    """``text`` as a relative path that stays inside the folder it is joined to.
+
+    Raises:
+        InputError: an absolute path, an empty one or one with ``..`` (a crafted file).
+    """
+    rel = PurePosixPath(text)
+    if not text or rel.is_absolute() or "\\" in text or any(part in ("", ".", "..") for part in rel.parts):
+        raise InputError(f"archive file name {text!r} is not a plain relative path", where)
+    return rel
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """A copy of the folder ``source`` at ``target`` made of hard links (copies across devices)."""
+    for path in sorted(source.rglob("*")):
+        if path.is_symlink():
+            continue
+        dest = target / path.relative_to(source)
+        if path.is_dir():
+            dest.mkdir(parents=True, exist_ok=True)
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, dest)
+        except OSError:
+            shutil.copy2(path, dest)
+
+
+# --- writing -------------------------------------------------------------------------------------
+
+
+def write_backup_to(
+    out: BinaryIO,
+    store: Source,
+    records: list[dict[str, str | int | None]],
+    *,
+    archive: Path | None = None,
+    name: str = "the backup",
+    progress: Progress | None = None,
 ) -> Manifest:
-    """Write every quad of ``store`` and every row of ``tokens`` to ``path`` (see the module doc).
+    """Write a whole backup (see the module doc) of ``store``, the token rows ``records`` and the
+    files under ``archive`` to ``out``.
+
+    Raises:
+        StoreError: the store changed while it was dumped (take the backup from a snapshot, or with
+            writes stopped), an archived file cannot be read, or the dump failed.
+    """
+    graphs = {str(g.graph): g.triples for g in store.graphs()}
+    quads = store.triple_count()
+    writer = _HashingWriter(out, quads, progress)
+    writer.write(HEADER)
+    store.dump(writer, RdfFormat.NQUADS)  # type: ignore[arg-type]
+    written = writer.lines - 1
+    if written != quads:
+        raise StoreError(f"the store changed while {name} was written ({written:,} quads for {quads:,})")
+    files = _write_files(writer, archive)
+    manifest = Manifest(
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        version=boostkg.__version__,
+        quads=quads,
+        graphs=graphs,
+        tokens=records,
+        sha256=writer.digest.hexdigest(),
+        lines=writer.lines,
+        files=files,
+    )
+    out.write(manifest.to_line())
+    return manifest
+
+
+def write_backup(
+    store: Source,
+    tokens: TokenStore,
+    path: Path,
+    *,
+    archive: Path | None = None,
+    progress: Progress | None = None,
+) -> Manifest:
+    """Write every quad of ``store``, every row of ``tokens`` and every file under ``archive`` (the
+    submissions archive) to ``path``; the store must not be written meanwhile (the CLI has it to
+    itself; a running server uses :func:`online_snapshot`).
 
     Raises:
         StoreError: the file cannot be written, or the store changed while it was dumped.
     """
-    graphs = {str(g.graph): g.triples for g in store.graphs()}
-    quads = store.triple_count()
-    records = tokens.records()
     with _writing(path) as out:
-        writer = _HashingWriter(out, quads, progress)
-        writer.write(HEADER)
-        store.dump(writer, RdfFormat.NQUADS)  # type: ignore[arg-type]
-        written = writer.lines - 1
-        if written != quads:
-            raise StoreError(f"the store changed while {path} was written ({written:,} quads for {quads:,})")
-        manifest = Manifest(
-            created=datetime.now(UTC).isoformat(timespec="seconds"),
-            version=boostkg.__version__,
-            quads=quads,
-            graphs=graphs,
-            tokens=records,
-            sha256=writer.digest.hexdigest(),
-            lines=writer.lines,
+        return write_backup_to(
+            out, store, tokens.records(), archive=archive, name=str(path), progress=progress
         )
-        out.write(manifest.to_line())
-    return manifest
+
+
+class Snapshot:
+    """What a backup taken while a server runs reads: a store that no write reaches, the token
+    rows and the archive as of one moment between two write units. Close it when done."""
+
+    def __init__(
+        self,
+        source: Source,
+        records: list[dict[str, str | int | None]],
+        archive: Path | None,
+        cleanup: Callable[[], None],
+    ) -> None:
+        self.source = source
+        self.records = records
+        self.archive = archive
+        self._cleanup: Callable[[], None] | None = cleanup
+
+    def close(self) -> None:
+        """Release what the snapshot holds (idempotent)."""
+        cleanup, self._cleanup = self._cleanup, None
+        if cleanup is not None:
+            cleanup()
+
+
+def online_snapshot(
+    store: Source, tokens: TokenStore, archive: Path | None, write_lock: ExclusiveLock
+) -> Snapshot:
+    """A :class:`Snapshot` of a store a server is writing to. ``write_lock`` is the lock every write
+    unit of the server holds (submissions also write their archive folder under it).
+
+    Embedded store: under the lock, a checkpoint of the database (:meth:`EmbeddedStore.reader_snapshot`)
+    and the archive are hard-linked into a private folder (the store's readers folder, which the
+    next opening clears if the process dies); the lock is released at once and writes go on while
+    the snapshot is dumped. Remote store: a server's database cannot be checkpointed from here, so
+    the lock is held until the snapshot is closed: this server's writes wait (and are consistent
+    with the dump); writes other clients send to the SPARQL server directly are not held back.
+
+    Raises:
+        StoreError: the checkpoint could not be made or linked.
+    """
+    write_lock.acquire()
+    if isinstance(store, RemoteStore):
+        try:
+            records = tokens.records()
+        except BaseException:
+            write_lock.release()
+            raise
+        return Snapshot(store, records, archive, write_lock.release)
+    private = store.path / READERS_DIR / f"backup-{uuid.uuid4().hex[:12]}"
+    try:
+        try:
+            checkpoint = store.reader_snapshot()
+            _link_tree(checkpoint, private / "db")
+            if archive is not None and archive.is_dir():
+                _link_tree(archive, private / "archive")
+        except OSError as exc:
+            shutil.rmtree(private, ignore_errors=True)
+            raise StoreError(f"cannot snapshot store {store.path} for a backup: {exc}") from exc
+        records = tokens.records()
+    except BaseException:
+        shutil.rmtree(private, ignore_errors=True)
+        raise
+    finally:
+        write_lock.release()
+    try:
+        reader = SnapshotReader(private / "db")
+    except BaseException:
+        shutil.rmtree(private, ignore_errors=True)
+        raise
+
+    def cleanup() -> None:
+        reader.close()
+        shutil.rmtree(private, ignore_errors=True)
+
+    return Snapshot(reader, records, private / "archive", cleanup)
+
+
+# --- checking ------------------------------------------------------------------------------------
+
+
+class _Checker:
+    """Reads a backup's bytes as they come (from a file or the network): hashes and counts its
+    lines, hashes each archive file (writing it under ``extract_to`` if given) and, at the end,
+    compares everything with the trailer."""
+
+    def __init__(self, where: Location, extract_to: Path | None = None) -> None:
+        self.where = where
+        self.extract_to = extract_to
+        self.digest = hashlib.sha256()
+        self.lines = 0
+        self.pending = b""  # the last line read so far: the trailer if nothing follows it
+        self.found: dict[str, tuple[int, hashlib._Hash]] = {}
+        self.current: str | None = None
+        self.out: BinaryIO | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        data = self.pending + chunk
+        cut = data.rfind(b"\n", 0, len(data) - 1) + 1  # keep back the last line, whole or not
+        body = data[:cut]
+        self.digest.update(body)
+        if _MARK in body:
+            self._scan_files(body)
+        self.lines += body.count(b"\n")
+        self.pending = data[cut:]
+
+    def _scan_files(self, body: bytes) -> None:
+        for number, line in enumerate(body.split(b"\n")[:-1], start=self.lines + 1):
+            if line.startswith(DATA_LINE):
+                if self.current is None:
+                    raise InputError("archive data before any file line", self._at(number))
+                try:
+                    block = base64.b64decode(line[len(DATA_LINE) :], validate=True)
+                except binascii.Error as exc:
+                    raise InputError(
+                        f"archive file {self.current}: malformed base64 ({exc})", self._at(number)
+                    ) from exc
+                size, digest = self.found[self.current]
+                digest.update(block)
+                self.found[self.current] = (size + len(block), digest)
+                if self.out is not None:
+                    self.out.write(block)
+            elif line.startswith(FILE_LINE):
+                self._start_file(line, number)
+
+    def _at(self, line: int) -> Location:
+        return Location(self.where.source, line=line)
+
+    def _start_file(self, line: bytes, number: int) -> None:
+        self._end_file()
+        try:
+            text = str(json.loads(line[len(FILE_LINE) :])["path"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"malformed archive file line ({exc})", self._at(number)) from exc
+        rel = _safe_relative(text, self._at(number))
+        if text in self.found:
+            raise InputError(f"archive file {text} appears twice", self._at(number))
+        self.current = text
+        self.found[text] = (0, hashlib.sha256())
+        if self.extract_to is not None:
+            target = self.extract_to.joinpath(*rel.parts)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.out = target.open("wb")
+            except OSError as exc:
+                raise StoreError(f"cannot write {target}: {exc}") from exc
+
+    def _end_file(self) -> None:
+        if self.out is not None:
+            self.out.close()
+            self.out = None
+        self.current = None
+
+    def finish(self) -> Manifest:
+        """The manifest, once everything read agrees with it.
+
+        Raises:
+            InputError: the trailer is missing or malformed, an archive file is missing, extra or
+                does not hash to its entry (naming it), or the bytes do not hash to the trailer.
+        """
+        self._end_file()
+        manifest = Manifest.from_line(self.pending, self.where)
+        listed = {f.path: f for f in manifest.files}
+        for path, entry in listed.items():
+            if path not in self.found:
+                raise InputError(f"archive file {path} is listed in the manifest but missing", self.where)
+            size, digest = self.found[path]
+            if size != entry.size or digest.hexdigest() != entry.sha256:
+                raise InputError(
+                    f"archive file {path} is corrupt: {size:,} bytes hashing to {digest.hexdigest()[:12]}… "
+                    f"where the manifest says {entry.size:,} bytes hashing to {entry.sha256[:12]}…",
+                    self.where,
+                )
+        extra = sorted(set(self.found) - set(listed))
+        if extra:
+            raise InputError(f"archive file {extra[0]} is not in the manifest", self.where)
+        if self.lines != manifest.lines or self.digest.hexdigest() != manifest.sha256:
+            raise InputError(
+                f"corrupt: {self.lines:,} lines hashing to {self.digest.hexdigest()[:12]}… where the "
+                f"manifest says {manifest.lines:,} lines hashing to {manifest.sha256[:12]}…",
+                self.where,
+            )
+        return manifest
+
+    def close(self) -> None:
+        self._end_file()
 
 
 class _Reading:
@@ -200,82 +539,219 @@ class _Reading:
         self.raw.close()
 
 
+def _check(path: Path, progress: Progress | None, extract_to: Path | None) -> Manifest:
+    if not path.is_file():
+        raise InputNotFoundError(path)
+    checker = _Checker(Location(str(path)), extract_to)
+    reading = _Reading(path, progress)
+    try:
+        while chunk := reading.read(CHUNK):
+            checker.feed(chunk)
+        return checker.finish()
+    finally:
+        checker.close()
+        reading.close()
+
+
 def check_backup(path: Path, *, progress: Progress | None = None) -> Manifest:
     """Read the whole of ``path`` and return its manifest if the file is whole.
 
     Raises:
         InputNotFoundError: no such file.
-        InputError: the file is truncated, corrupt or not a boostkg backup (naming it).
+        InputError: the file is truncated, corrupt or not a boostkg backup, or one of its archive
+            files is corrupt (naming the backup and that file).
     """
-    where = Location(str(path))
-    if not path.is_file():
-        raise InputNotFoundError(path)
-    digest = hashlib.sha256()
-    lines = 0
-    pending = b""  # the last line read so far: the trailer if nothing follows it
-    reading = _Reading(path, progress)
+    return _check(path, progress, None)
+
+
+# --- from a running server -----------------------------------------------------------------------
+
+
+def _refusal(response: httpx.Response, url: str) -> Exception:
     try:
-        while chunk := reading.read(CHUNK):
-            data = pending + chunk
-            cut = data.rfind(b"\n", 0, len(data) - 1) + 1  # keep back the last line, whole or not
-            digest.update(data[:cut])
-            lines += data.count(b"\n", 0, cut)
-            pending = data[cut:]
+        detail = str(response.json().get("detail", ""))
+    except ValueError:
+        detail = response.text[:200]
+    message = f"{url} answered {response.status_code}: {detail}"
+    if response.status_code == 401:
+        return AuthError(message)
+    if response.status_code == 403:
+        return ForbiddenError(message)
+    return StoreError(message)
+
+
+def download_backup(
+    url: str, token: str, path: Path, *, progress: Progress | None = None, timeout_s: float = 600.0
+) -> Manifest:
+    """Take a backup through the running server at ``url`` (``GET /admin/backup`` with an
+    administrator's ``token``) into ``path`` (gzip for ``.gz``), checked as it arrives: a stream
+    cut short or corrupt leaves no file.
+
+    Raises:
+        AuthError, ForbiddenError: the token is unknown, revoked or not an administrator's.
+        StoreUnavailableError: the server cannot be reached or the connection broke.
+        InputError: what arrived is not a whole backup.
+        StoreError: the server refused otherwise, or the file cannot be written.
+    """
+    address = url.rstrip("/") + BACKUP_ROUTE
+    checker = _Checker(Location(address))
+    received = 0
+    try:
+        with (
+            httpx.stream(
+                "GET",
+                address,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=httpx.Timeout(timeout_s, connect=10.0),
+            ) as response,
+        ):
+            if response.status_code != 200:
+                response.read()
+                raise _refusal(response, address)
+            with _writing(path) as out:
+                for chunk in response.iter_bytes(CHUNK):
+                    checker.feed(chunk)
+                    out.write(chunk)
+                    received += len(chunk)
+                    if progress is not None:
+                        progress(received, received)
+                return checker.finish()
+    except httpx.HTTPError as exc:
+        raise StoreUnavailableError(f"backup from {address} failed after {received:,} bytes: {exc}") from exc
     finally:
-        reading.close()
-    manifest = Manifest.from_line(pending, where)
-    if lines != manifest.lines or digest.hexdigest() != manifest.sha256:
-        raise InputError(
-            f"corrupt: {lines:,} lines hashing to {digest.hexdigest()[:12]}… where the manifest says "
-            f"{manifest.lines:,} lines hashing to {manifest.sha256[:12]}…",
-            where,
-        )
-    return manifest
+        checker.close()
 
 
-def is_empty(store: EmbeddedStore, tokens: TokenStore) -> bool:
-    """Whether the store holds no graph, no quad and no token."""
-    return not store.graph_names() and not store.ask("ASK { ?s ?p ?o }") and not tokens.records()
+# --- restoring -----------------------------------------------------------------------------------
+
+
+def is_empty(store: Source, tokens: TokenStore, archive: Path | None = None) -> bool:
+    """Whether the store holds no graph, no quad and no token, and the archive no file."""
+    return (
+        not store.graph_names()
+        and not store.ask("ASK { ?s ?p ?o }")
+        and not tokens.records()
+        and not archive_files(archive)
+    )
+
+
+def _replace_remote(store: RemoteStore, path: Path, manifest: Manifest) -> None:
+    """Make the remote store's named graphs those of the backup: the file is loaded into a scratch
+    embedded store first (it parses the N-Quads), then each graph goes up by the Graph Store
+    Protocol and graphs the backup does not hold are dropped, in the caller's unit. Empty graphs are
+    not kept (SPARQL servers drop them); blank nodes get the server's labels."""
+    with tempfile.TemporaryDirectory(prefix="boostkg-restore-") as scratch:
+        local = open_store(Path(scratch) / "store")
+        try:
+            reading = _Reading(path, None)
+            try:
+                local.replace_dataset(cast(BinaryIO, reading), name=str(path))
+            finally:
+                reading.close()
+            named = sum(g.triples for g in local.graphs())
+            if local.triple_count() != named:
+                raise StoreError(
+                    f"{path} holds {local.triple_count() - named:,} quads in the unnamed default graph, "
+                    "which a restore into a SPARQL server does not write"
+                )
+            keep = {g for g, n in manifest.graphs.items() if n}
+            for graph in sorted(store.graph_names()):
+                if str(graph) not in keep:
+                    store.drop_graph(graph)
+            spool = Path(scratch) / "graph.nt"
+            for name in sorted(keep):
+                with spool.open("wb") as out:
+                    local.dump(out, RdfFormat.NTRIPLES, graph=URIRef(name))
+                store.replace_graph(URIRef(name), spool, RdfFormat.NTRIPLES)
+        finally:
+            local.close()
+
+
+@contextmanager
+def _archive_swapped(archive: Path | None, staging: Path | None) -> Iterator[None]:
+    """Put ``staging`` in place of ``archive``; undone if the block fails; the old one removed after."""
+    if archive is None or staging is None:
+        yield
+        return
+    retired = archive.with_name(archive.name + ".replaced")
+    shutil.rmtree(retired, ignore_errors=True)
+    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        if archive.exists():
+            archive.rename(retired)
+        staging.rename(archive)
+    except OSError as exc:
+        if retired.exists() and not archive.exists():
+            retired.rename(archive)
+        raise StoreError(f"cannot put the restored archive in place at {archive}: {exc}") from exc
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        archive.rename(staging)
+        if retired.exists():
+            retired.rename(archive)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
 
 
 def restore_backup(
-    store: EmbeddedStore,
+    store: Source,
     tokens: TokenStore,
     path: Path,
     *,
+    archive: Path | None = None,
     force: bool = False,
     progress: Progress | None = None,
 ) -> Manifest:
-    """Make ``store`` and ``tokens`` hold exactly what the backup at ``path`` holds.
+    """Make ``store``, ``tokens`` and the submissions ``archive`` folder hold exactly what the backup
+    at ``path`` holds.
 
-    The file is checked whole first; then, in one write unit of the store, its quads replace the
-    store's, the counts are compared with the manifest and the token register is replaced. Any
-    failure leaves both as they were.
+    The file is checked whole first (its archive files extracted to a staging folder beside
+    ``archive``); then, in one write unit of the store, its quads replace the store's, the counts
+    are compared with the manifest, the archive folder is swapped in and the token register is
+    replaced. Any failure leaves all three as they were (a remote store: as far as its unit goes).
 
     Raises:
         InputNotFoundError: no such file.
         InputError: the file is truncated, corrupt or not a boostkg backup.
-        ConflictError: the store or the register holds something and ``force`` is not set.
+        ConflictError: the store, the register or the archive holds something and ``force`` is not set.
         StoreError: the restored store does not match the manifest, or cannot be written.
     """
-    manifest = check_backup(path, progress=progress)
-    if not force and not is_empty(store, tokens):
-        raise ConflictError(
-            f"store {store.path} is not empty: restoring {path} would replace everything in it "
-            "(use --force to do so)"
-        )
-    reading = _Reading(path, progress)
+    staging = archive.with_name(archive.name + ".restoring") if archive is not None else None
+    if staging is not None:
+        shutil.rmtree(staging, ignore_errors=True)
     try:
-        with store.atomic(label=f"restore {path.name}"):
-            store.replace_dataset(
-                cast(BinaryIO, reading), name=str(path), graphs=[URIRef(g) for g in manifest.graphs]
+        manifest = _check(path, progress, staging)
+        if not force and not is_empty(store, tokens, archive):
+            where = store.path if isinstance(store, EmbeddedStore) else store.query_url
+            raise ConflictError(
+                f"store {where} is not empty: restoring {path} would replace everything in it "
+                "(use --force to do so)"
             )
-            got = {str(g.graph): g.triples for g in store.graphs()}
-            if got != manifest.graphs or store.triple_count() != manifest.quads:
+        with store.atomic(label=f"restore {path.name}"):
+            if isinstance(store, RemoteStore):
+                _replace_remote(store, path, manifest)
+                expected = {g: n for g, n in manifest.graphs.items() if n}
+                got = {str(g.graph): g.triples for g in store.graphs() if g.triples}
+                matches = got == expected
+            else:
+                reading = _Reading(path, progress)
+                try:
+                    store.replace_dataset(
+                        cast(BinaryIO, reading), name=str(path), graphs=[URIRef(g) for g in manifest.graphs]
+                    )
+                finally:
+                    reading.close()
+                got = {str(g.graph): g.triples for g in store.graphs()}
+                matches = got == manifest.graphs and store.triple_count() == manifest.quads
+            if not matches:
                 raise StoreError(
                     f"restoring {path} gave other counts than its manifest; the store is unchanged"
                 )
-            tokens.replace_records(manifest.tokens)
+            with _archive_swapped(archive, staging):
+                tokens.replace_records(manifest.tokens)
     finally:
-        reading.close()
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
     return manifest

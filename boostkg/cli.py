@@ -32,16 +32,17 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer._click.globals import get_current_context
 
 from boostkg.auth import TokenStore, token_store_path
-from boostkg.backup import check_backup, restore_backup, write_backup
+from boostkg.backup import check_backup, download_backup, restore_backup, write_backup
 from boostkg.client import describe, submit_file
 from boostkg.config import Settings
 from boostkg.errors import (
     BoostKGError,
     InputError,
     InputNotFoundError,
+    Location,
     QualityCheckError,
     QueryError,
-    StoreError,
+    StoreLockedError,
 )
 from boostkg.importers.base import ImportReport
 from boostkg.importers.registry import IMPORTER_HELP, IMPORTER_NAMES, get_importer
@@ -172,16 +173,6 @@ def _opened(store: Path | None) -> Iterator[EmbeddedStore | RemoteStore]:
         yield kg
     finally:
         kg.close()
-
-
-def _embedded(kg: EmbeddedStore | RemoteStore, command: str) -> EmbeddedStore:
-    """The embedded store, for the commands that work on it only."""
-    if isinstance(kg, RemoteStore):
-        raise StoreError(
-            f"`boostkg {command}` works on the embedded store only; for the SPARQL server at "
-            f"{kg.query_url}, use the server's own backup tools"
-        )
-    return kg
 
 
 def _print_load(record: LoadRecord) -> None:
@@ -655,20 +646,69 @@ def _progress(label: str, unit: str) -> Iterator[Callable[[int, int], None]]:
     yield report
 
 
+def _archive(settings: Settings) -> Path:
+    """The submissions archive of the store ``settings`` name (kept beside it even for a remote store)."""
+    # Imported here: the API's modules load only for the commands that need them.
+    from boostkg.api.routes.submissions import ARCHIVE_DIR
+
+    return settings.store / ARCHIVE_DIR
+
+
+def _read_token(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise InputError(f"cannot read the token: {exc.strerror or exc}", Location(str(path))) from exc
+
+
 @app.command()
 def backup(
     file: Annotated[Path, typer.Argument(help="Backup file: N-Quads, gzip-compressed if it ends .gz.")],
+    url: Annotated[
+        str | None,
+        typer.Option(help="Back up through the running server at this URL (no need to stop it)."),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(help="An administrator's token, with --url.", show_default=False)
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="A file holding the token (keeps it out of `ps` and shell history).", show_default=False
+        ),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
-    """Back up every named graph and the token register to one checked N-Quads file."""
-    settings = _settings(store)
-    with _opened(store) as kg, _progress("backup", "quads") as progress:
-        manifest = write_backup(
-            _embedded(kg, "backup"), TokenStore(token_store_path(settings.store)), file, progress=progress
-        )
+    """Back up every named graph, the submissions archive and the token register to one checked
+    N-Quads file: from the store directly (the server stopped, or a remote store), or with --url
+    from a running server, which keeps taking writes."""
+    if url is not None:
+        if token_file is not None:
+            token = _read_token(token_file)
+        if not token:
+            raise typer.BadParameter(
+                "--url needs an administrator's --token or --token-file", param_hint="--token"
+            )
+        with _progress("backup", "bytes") as progress:
+            manifest = download_backup(url, token, file, progress=progress)
+    else:
+        settings = _settings(store)
+        try:
+            with _opened(store) as kg, _progress("backup", "quads") as progress:
+                manifest = write_backup(
+                    kg,
+                    TokenStore(token_store_path(settings.store)),
+                    file,
+                    archive=_archive(settings),
+                    progress=progress,
+                )
+        except StoreLockedError as exc:
+            raise StoreLockedError(
+                f"{exc}: back up through it instead: boostkg backup {file} --url URL --token TOKEN"
+            ) from exc
     out.print(
-        f"backed up {manifest.quads:,} quads in {len(manifest.graphs)} named graphs and "
-        f"{len(manifest.tokens)} tokens to {file}"
+        f"backed up {manifest.quads:,} quads in {len(manifest.graphs)} named graphs, "
+        f"{len(manifest.files)} archive files and {len(manifest.tokens)} tokens to {file}"
     )
 
 
@@ -683,21 +723,26 @@ def restore(
     ] = False,
     store: StoreOption = None,
 ) -> None:
-    """Restore a backup into an empty store (or, with --force, in place of everything in it)."""
+    """Restore a backup (quads, submissions archive, tokens) into an empty store (or, with --force,
+    in place of everything in it). The server must be stopped."""
     if check_only:
         with _progress("check", "bytes") as progress:
             manifest = check_backup(file, progress=progress)
         out.print(
-            f"{file} is whole: {manifest.quads:,} quads, {len(manifest.tokens)} tokens, {manifest.created}"
+            f"{file} is whole: {manifest.quads:,} quads, {len(manifest.files)} archive files, "
+            f"{len(manifest.tokens)} tokens, {manifest.created}"
         )
         return
     settings = _settings(store)
     with _opened(store) as kg, _progress("restore", "bytes") as progress:
         tokens = TokenStore(token_store_path(settings.store))
-        manifest = restore_backup(_embedded(kg, "restore"), tokens, file, force=force, progress=progress)
+        manifest = restore_backup(
+            kg, tokens, file, archive=_archive(settings), force=force, progress=progress
+        )
     out.print(
-        f"restored {manifest.quads:,} quads in {len(manifest.graphs)} named graphs and "
-        f"{len(manifest.tokens)} tokens from {file} (taken {manifest.created})"
+        f"restored {manifest.quads:,} quads in {len(manifest.graphs)} named graphs, "
+        f"{len(manifest.files)} archive files and {len(manifest.tokens)} tokens from {file} "
+        f"(taken {manifest.created})"
     )
 
 

@@ -13,6 +13,7 @@ from boostkg.api import observability, openapi, problems, security
 from boostkg.api.admin import committed_snapshots
 from boostkg.api.lookups import PublishWrites
 from boostkg.api.routes import (
+    backup,
     graphs,
     home,
     matches,
@@ -86,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(queries.router)
     app.include_router(reports.router)
     app.include_router(matches.router)
+    app.include_router(backup.router)
     app.include_router(resources.router)
     openapi.describe(app)
     return app

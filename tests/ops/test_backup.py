@@ -1,9 +1,12 @@
-"""Backup and restore: an exact round trip of the loaded store and its tokens; damaged files and
-non-empty stores refused with the store unchanged; the commands through the console script."""
+"""Backup and restore: an exact round trip of the loaded store, its tokens and its submissions
+archive (byte-exact); damaged files, tampered archive files and non-empty stores refused with the
+store unchanged; the commands through the console script."""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import io
 import json
 import subprocess
@@ -13,7 +16,7 @@ import pytest
 from rdflib import URIRef
 
 from boostkg.auth import TokenStore, token_store_path
-from boostkg.backup import TRAILER, check_backup, restore_backup, write_backup
+from boostkg.backup import DATA_LINE, FILE_LINE, TRAILER, check_backup, restore_backup, write_backup
 from boostkg.errors import AuthError, ConflictError, InputError, StoreError
 from boostkg.store import EmbeddedStore, RdfFormat, open_store
 from tests.cli_in_process import boostkg_in_process
@@ -198,7 +201,7 @@ def test_commands_back_up_and_restore_through_the_console_script(tmp_path: Path)
     with open_store(source) as kg:
         quads, graphs = kg.triple_count(), len(kg.graph_names())
     assert quads >= 2
-    assert f"backed up {quads} quads in {graphs} named graphs and 1 tokens" in done.stdout
+    assert f"backed up {quads} quads in {graphs} named graphs, 0 archive files and 1 tokens" in done.stdout
 
     checked = boostkg_in_process("restore", "--check", "kg.nq.gz", cwd=tmp_path)
     assert checked.returncode == 0
@@ -217,3 +220,125 @@ def test_commands_back_up_and_restore_through_the_console_script(tmp_path: Path)
     assert "--force" in again.stderr
     forced = boostkg_in_process("restore", "kg.nq.gz", "--force", "--store", target, cwd=tmp_path)
     assert forced.returncode == 0, forced.stderr
+
+
+# --- the submissions archive ---------------------------------------------------------------------
+
+BINARY = "20261125T230000-aaaa/source"
+
+
+def _archive(base: Path) -> Path:
+    """An archive like the server's: per submission a source and an outcome, one source binary and
+    longer than a data line (CR LF, NUL, every byte value), one empty file."""
+    archive = base / "submissions"
+    files = {
+        BINARY: bytes(range(256)) * 400 + b"\r\n\x00end",
+        "20261125T230000-aaaa/outcome.json": b'{"status": "accepted"}',
+        "20261125T230100-bbbb/source": '<urn:s> <urn:p> "Cluj \u0219" .\n'.encode(),
+        "20261125T230100-bbbb/outcome.json": b"",
+    }
+    for rel, data in files.items():
+        (archive / rel).parent.mkdir(parents=True, exist_ok=True)
+        (archive / rel).write_bytes(data)
+    return archive
+
+
+def _files(archive: Path) -> dict[str, bytes]:
+    return {p.relative_to(archive).as_posix(): p.read_bytes() for p in archive.rglob("*") if p.is_file()}
+
+
+def _backup_with_archive(tmp_path: Path, name: str) -> tuple[Path, dict[str, bytes]]:
+    source = tmp_path / "source"
+    with open_store(source / "store") as kg:
+        _fill(kg)
+        archive = _archive(source)
+        path = tmp_path / name
+        manifest = write_backup(kg, TokenStore(token_store_path(kg.path)), path, archive=archive)
+    files = _files(archive)
+    assert {f.path: (f.size, f.sha256) for f in manifest.files} == {
+        rel: (len(data), hashlib.sha256(data).hexdigest()) for rel, data in files.items()
+    }
+    return path, files
+
+
+@pytest.mark.parametrize("name", ["archive.nq", "archive.nq.gz"])
+def test_archive_files_round_trip_byte_exact(tmp_path: Path, name: str) -> None:
+    path, files = _backup_with_archive(tmp_path, name)
+    assert check_backup(path).quads == 1
+    target = tmp_path / "target"
+    with open_store(target / "store") as kg:
+        tokens = TokenStore(token_store_path(kg.path))
+        manifest = restore_backup(kg, tokens, path, archive=target / "submissions")
+        assert KEPT in kg.graph_names()
+    assert len(manifest.files) == 4
+    assert _files(target / "submissions") == files
+    assert sorted(p.name for p in target.iterdir()) == ["store", "submissions"]  # no staging left
+
+
+def _tampered(path: Path, tmp_path: Path) -> Path:
+    """``path`` with one byte of the binary archive file changed (valid base64, manifest as it was)."""
+    lines = path.read_bytes().split(b"\n")
+    start = lines.index(FILE_LINE + b'{"path": "' + BINARY.encode() + b'"}')
+    data = bytearray(base64.b64decode(lines[start + 1][len(DATA_LINE) :]))
+    data[1000] ^= 0xFF
+    lines[start + 1] = DATA_LINE + base64.b64encode(bytes(data))
+    out = tmp_path / "tampered.nq"
+    out.write_bytes(b"\n".join(lines))
+    return out
+
+
+def test_tampered_archive_file_is_refused_by_check_naming_it(tmp_path: Path) -> None:
+    path, _ = _backup_with_archive(tmp_path, "archive.nq")
+    tampered = _tampered(path, tmp_path)
+    checked = boostkg_in_process("restore", "--check", tampered, cwd=tmp_path)
+    assert checked.returncode == 1
+    assert f"archive file {BINARY} is corrupt" in checked.stderr
+    assert str(tampered) in checked.stderr
+    target = tmp_path / "target"
+    kept = _archive(target)
+    before = _files(kept)
+    with open_store(target / "store") as kg:
+        _fill(kg)
+        with pytest.raises(InputError, match=f"archive file {BINARY} is corrupt"):
+            restore_backup(kg, TokenStore(token_store_path(kg.path)), tampered, archive=kept, force=True)
+    assert _files(kept) == before
+    assert sorted(p.name for p in target.iterdir()) == ["store", "submissions"]
+
+
+def test_crafted_archive_path_outside_the_folder_is_refused(tmp_path: Path) -> None:
+    path, _ = _backup_with_archive(tmp_path, "archive.nq")
+    crafted = tmp_path / "crafted.nq"
+    crafted.write_bytes(
+        path.read_bytes().replace(b'"path": "20261125T230100-bbbb/source"', b'"path": "../../evil"')
+    )
+    with pytest.raises(InputError, match="not a plain relative path"):
+        check_backup(crafted)
+    with open_store(tmp_path / "target" / "store") as kg, pytest.raises(InputError):
+        restore_backup(kg, TokenStore(token_store_path(kg.path)), crafted, archive=tmp_path / "target" / "a")
+    assert not (tmp_path / "evil").exists()
+
+
+def test_forced_restore_replaces_the_archive_and_a_late_failure_keeps_the_old_one(tmp_path: Path) -> None:
+    path, files = _backup_with_archive(tmp_path, "archive.nq")
+    data = path.read_bytes()
+    cut = data.rindex(b"\n", 0, len(data) - 1) + 1
+    manifest = json.loads(data[cut + len(TRAILER) :])
+    manifest["graphs"][str(KEPT)] += 1  # the counts will not match after loading: rolled back
+    lying = tmp_path / "lying.nq"
+    lying.write_bytes(data[:cut] + TRAILER + json.dumps(manifest).encode() + b"\n")
+    target = tmp_path / "target"
+    old = target / "submissions" / "old-submission" / "source"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"kept")
+    with open_store(target / "store") as kg:
+        tokens = TokenStore(token_store_path(kg.path))
+        with pytest.raises(StoreError, match="unchanged"):
+            restore_backup(kg, tokens, lying, archive=target / "submissions", force=True)
+        assert _files(target / "submissions") == {"old-submission/source": b"kept"}
+        assert not kg.graph_names()
+        with pytest.raises(ConflictError, match="not empty"):  # an archive alone makes it non-empty
+            restore_backup(kg, tokens, path, archive=target / "submissions")
+        restore_backup(kg, tokens, path, archive=target / "submissions", force=True)
+        assert KEPT in kg.graph_names()
+    assert _files(target / "submissions") == files
+    assert sorted(p.name for p in target.iterdir()) == ["store", "submissions"]
