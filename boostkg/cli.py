@@ -51,7 +51,7 @@ from boostkg.ingest.bootstrap import ONTOLOGY_FILES, bootstrap
 from boostkg.ingest.inference import materialise_from
 from boostkg.ingest.loading import load_file, run_import
 from boostkg.ingest.provenance import LoadRecord
-from boostkg.namespaces import COUNTRY, GRAPH, ICF, ID, NUTS, THEME, VOCAB, graph_iri
+from boostkg.namespaces import graph_iri, prefixes
 from boostkg.ontology_docs import generate_docs
 from boostkg.queries.catalog import find_query, parse_header, read_query_text
 from boostkg.queries.checks import run_checks
@@ -347,14 +347,9 @@ def _pairs(items: list[str]) -> dict[str, str]:
     return pairs
 
 
-_TABLE_PREFIXES = (
-    ("icf:", str(ICF)),
-    ("id:", str(ID)),
-    ("vocab:", str(VOCAB)),
-    ("theme:", str(THEME)),
-    ("graph:", str(GRAPH)),
-    ("nuts:", str(NUTS)),
-    ("country:", str(COUNTRY)),
+_TABLE_PREFIXES = tuple(
+    (prefix + ":", namespace)
+    for prefix, namespace in prefixes("icf", "id", "vocab", "theme", "graph", "nuts", "country").items()
 )
 
 

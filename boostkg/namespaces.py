@@ -7,10 +7,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from urllib.parse import quote
 
-from rdflib import Namespace, URIRef
-from rdflib.namespace import DefinedNamespace
+from rdflib import Graph, Namespace, URIRef
+from rdflib.namespace import (
+    DCAT,
+    DCTERMS,
+    FOAF,
+    OWL,
+    PROV,
+    RDF,
+    RDFS,
+    SH,
+    SKOS,
+    VOID,
+    XSD,
+    DefinedNamespace,
+    NamespaceManager,
+)
 
 BASE = "https://w3id.org/boostkg/"
 ONTOLOGY_IRI = URIRef(BASE + "icf")
@@ -36,6 +52,8 @@ GEO = Namespace("http://www.opengis.net/ont/geosparql#")
 LOCN = Namespace("http://www.w3.org/ns/locn#")
 VANN = Namespace("http://purl.org/vocab/vann/")
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+REPORT = Namespace(BASE + "shapes/report#")
+"""Terms boostkg adds to SHACL reports (``report:line``: where the focus node is written)."""
 
 
 class ICF(DefinedNamespace):
@@ -212,3 +230,95 @@ def graph_iri(name: str) -> URIRef:
 
 META_GRAPH = GRAPH["meta"]
 INFERRED_GRAPH = GRAPH["inferred"]
+
+
+PREFIXES: Mapping[str, str] = MappingProxyType(
+    {
+        prefix: str(namespace)
+        for prefix, namespace in (
+            # the project's own namespaces
+            ("icf", ICF),
+            ("id", ID),
+            ("theme", THEME),
+            ("vocab", VOCAB),
+            ("graph", GRAPH),
+            ("report", REPORT),
+            # W3C vocabularies
+            ("rdf", RDF),
+            ("rdfs", RDFS),
+            ("owl", OWL),
+            ("xsd", XSD),
+            ("sh", SH),
+            ("skos", SKOS),
+            ("dcterms", DCTERMS),
+            ("dcat", DCAT),
+            ("prov", PROV),
+            ("foaf", FOAF),
+            ("void", VOID),
+            ("sd", SD),
+            ("org", ORG),
+            ("rov", ROV),
+            ("locn", LOCN),
+            ("vann", VANN),
+            ("geo", GEO),
+            # other published vocabularies
+            ("schema", SCHEMA),
+            ("cpov", CPOV),
+            ("eurio", EURIO),
+            # places
+            ("nuts", NUTS),
+            ("country", COUNTRY),
+            # shorthands for kinds of instance (narrower than ``id:``/``vocab:``)
+            ("organisation", ID["organisation/"]),
+            ("project", ID["project/"]),
+            ("participation", ID["participation/"]),
+            ("corridor", ID["corridor/"]),
+            ("classification", ID["classification/"]),
+            ("sb", VOCAB["scoreboard/"]),
+            ("pg", VOCAB["performance-group/"]),
+        )
+    }
+)
+"""The one table of namespace prefixes, prefix -> namespace IRI, in the order they are written.
+
+Every place that declares prefixes (Turtle pages and files, the query page, SPARQL prologues,
+validation reports, CLI tables) takes a subset of it by name with :func:`prefixes`, so a prefix
+always means the same namespace."""
+
+
+def prefixes(*names: str) -> dict[str, str]:
+    """The named subset of :data:`PREFIXES`, prefix -> namespace, in the order ``names`` gives.
+
+    >>> prefixes("icf", "skos")
+    {'icf': 'https://w3id.org/boostkg/icf#', 'skos': 'http://www.w3.org/2004/02/skos/core#'}
+
+    Raises:
+        KeyError: a name that is not in :data:`PREFIXES` (a programming error: add it there).
+    """
+    unknown = [name for name in names if name not in PREFIXES]
+    if unknown:
+        raise KeyError(f"no prefix {', '.join(unknown)} in boostkg.namespaces.PREFIXES")
+    return {name: PREFIXES[name] for name in names}
+
+
+def sparql_prologue(names: Iterable[str]) -> str:
+    """``PREFIX`` lines declaring the named prefixes, one a line, each ending in a newline.
+
+    >>> print(sparql_prologue(["icf", "rdfs"]), end="")
+    PREFIX icf: <https://w3id.org/boostkg/icf#>
+    PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+
+    Raises:
+        KeyError: a name that is not in :data:`PREFIXES`.
+    """
+    return "".join(f"PREFIX {prefix}: <{namespace}>\n" for prefix, namespace in prefixes(*names).items())
+
+
+def bind_prefixes(target: Graph | NamespaceManager, names: Iterable[str]) -> None:
+    """Bind the named prefixes on a graph or namespace manager (replacing what the prefix meant).
+
+    Raises:
+        KeyError: a name that is not in :data:`PREFIXES`.
+    """
+    for prefix, namespace in prefixes(*names).items():
+        target.bind(prefix, namespace, override=True)

@@ -8,57 +8,38 @@ from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from rdflib import BNode, Literal, URIRef
-from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
 
-from boostkg.namespaces import (
-    COUNTRY,
-    CPOV,
-    EURIO,
-    GEO,
-    GRAPH,
-    ICF,
-    ID,
-    LOCN,
-    NUTS,
-    ORG,
-    ROV,
-    SCHEMA,
-    SD,
-    THEME,
-    VANN,
-    VOCAB,
-)
+from boostkg.namespaces import prefixes
 from boostkg.publishing.resources import local_path
 
 PREFIXES: tuple[tuple[str, str], ...] = tuple(
-    (prefix, str(namespace))
-    for prefix, namespace in (
-        ("icf", ICF),
-        ("id", ID),
-        ("theme", THEME),
-        ("vocab", VOCAB),
-        ("graph", GRAPH),
-        ("rdf", RDF),
-        ("rdfs", RDFS),
-        ("owl", OWL),
-        ("xsd", XSD),
-        ("skos", SKOS),
-        ("dcterms", DCTERMS),
-        ("prov", PROV),
-        ("foaf", FOAF),
-        ("void", VOID),
-        ("sd", SD),
-        ("schema", SCHEMA),
-        ("org", ORG),
-        ("rov", ROV),
-        ("cpov", CPOV),
-        ("eurio", EURIO),
-        ("geo", GEO),
-        ("locn", LOCN),
-        ("vann", VANN),
-        ("nuts", NUTS),
-        ("country", COUNTRY),
-    )
+    prefixes(
+        "icf",
+        "id",
+        "theme",
+        "vocab",
+        "graph",
+        "rdf",
+        "rdfs",
+        "owl",
+        "xsd",
+        "skos",
+        "dcterms",
+        "prov",
+        "foaf",
+        "void",
+        "sd",
+        "schema",
+        "org",
+        "rov",
+        "cpov",
+        "eurio",
+        "geo",
+        "locn",
+        "vann",
+        "nuts",
+        "country",
+    ).items()
 )
 
 

@@ -15,30 +15,29 @@ from typing import Protocol
 
 from rdflib import Graph
 from rdflib.exceptions import ParserError
-from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, SKOS, VOID, XSD
 
 from boostkg.config import PROJECT_ROOT
 from boostkg.errors import InputError, InputNotFoundError, Location, ParseError
 from boostkg.importers.base import Importer, ImportReport, ProgressCallback
-from boostkg.namespaces import COUNTRY, ICF, ID, NUTS, VOCAB
+from boostkg.namespaces import prefixes
 
-STANDARD_PREFIXES: dict[str, str] = {
-    "rdf": str(RDF),
-    "rdfs": str(RDFS),
-    "xsd": str(XSD),
-    "skos": str(SKOS),
-    "dcterms": str(DCTERMS),
-    "dcat": str(DCAT),
-    "void": str(VOID),
-    "icf": str(ICF),
-    "id": str(ID),
-    "vocab": str(VOCAB),
-    "sb": str(VOCAB["scoreboard/"]),
-    "pg": str(VOCAB["performance-group/"]),
-    "classification": str(ID["classification/"]),
-    "nuts": str(NUTS),
-    "country": str(COUNTRY),
-}
+STANDARD_PREFIXES: dict[str, str] = prefixes(
+    "rdf",
+    "rdfs",
+    "xsd",
+    "skos",
+    "dcterms",
+    "dcat",
+    "void",
+    "icf",
+    "id",
+    "vocab",
+    "sb",
+    "pg",
+    "classification",
+    "nuts",
+    "country",
+)
 """Prefixes every shipped Turtle file binds (unused ones are left out of the output)."""
 
 

@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
+from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, SKOS, VOID
 
 from boostkg.errors import InputError
-from boostkg.namespaces import BASE, ICF, INFERRED_GRAPH, META_GRAPH, SCHEMA, SD
+from boostkg.namespaces import BASE, INFERRED_GRAPH, META_GRAPH, SCHEMA, SD, bind_prefixes
 from boostkg.store.base import KnowledgeStore, Term
 
 EXACT_COUNT_UP_TO = 20_000
@@ -156,21 +156,9 @@ class Description:
 
 
 def _bind(graph: Graph) -> None:
-    for prefix, namespace in (
-        ("rdf", RDF),
-        ("rdfs", RDFS),
-        ("owl", OWL),
-        ("xsd", XSD),
-        ("skos", SKOS),
-        ("dcterms", DCTERMS),
-        ("prov", PROV),
-        ("foaf", FOAF),
-        ("schema", SCHEMA),
-        ("sd", SD),
-        ("void", VOID),
-        ("icf", ICF),
-    ):
-        graph.bind(prefix, namespace)
+    bind_prefixes(
+        graph, ("rdf", "rdfs", "owl", "xsd", "skos", "dcterms", "prov", "foaf", "schema", "sd", "void", "icf")
+    )
 
 
 def _graphs(text: object) -> tuple[URIRef, ...]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SH, SKOS, XSD, NamespaceManager
+from rdflib.namespace import RDF, SH, XSD, NamespaceManager
 from rdflib.term import Node
 from rdflib.util import from_n3
 
-from boostkg.namespaces import BASE, ICF, ORG, SCHEMA
+from boostkg.namespaces import REPORT, prefixes
 
 
 class Severity(enum.Enum):
@@ -161,25 +161,12 @@ class ValidationReport:
         return "\n".join(lines) + "\n"
 
 
-REPORT = Namespace(BASE + "shapes/report#")
-"""Terms boostkg adds to SHACL reports (``report:line``: where the focus node is written)."""
 _LINE = REPORT.line
+"""``report:line`` (see :data:`boostkg.namespaces.REPORT`): where the focus node is written."""
 
-PREFIXES: dict[str, str] = {
-    "icf": str(ICF._NS),
-    "rdf": str(RDF),
-    "rdfs": str(RDFS),
-    "xsd": str(XSD),
-    "sh": str(SH),
-    "skos": str(SKOS),
-    "org": str(ORG),
-    "dcterms": str(DCTERMS),
-    "foaf": str(FOAF),
-    "schema": str(SCHEMA),
-    "prov": str(PROV),
-    "owl": str(OWL),
-    "report": str(REPORT),
-}
+PREFIXES: dict[str, str] = prefixes(
+    "icf", "rdf", "rdfs", "xsd", "sh", "skos", "org", "dcterms", "foaf", "schema", "prov", "owl", "report"
+)
 """Prefixes used to write paths and values in issues (and bound in the Turtle report)."""
 
 

@@ -14,11 +14,10 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from rdflib.namespace import DCTERMS, OWL, PROV, RDF, RDFS, SKOS, XSD
 
 from boostkg.api.deps import SettingsDep
 from boostkg.errors import InputError, NotFoundError
-from boostkg.namespaces import COUNTRY, GEO, GRAPH, ICF, ID, LOCN, NUTS, ORG, SCHEMA, THEME, VOCAB
+from boostkg.namespaces import prefixes
 from boostkg.queries.catalog import NamedQuery, list_queries
 
 router = APIRouter()
@@ -32,29 +31,29 @@ _ASSETS = {
     "yasgui.min.js.map": "application/json",
 }
 
-PREFIXES: dict[str, str] = {
-    "icf": str(ICF),
-    "rdf": str(RDF),
-    "rdfs": str(RDFS),
-    "owl": str(OWL),
-    "xsd": str(XSD),
-    "skos": str(SKOS),
-    "dcterms": str(DCTERMS),
-    "prov": str(PROV),
-    "org": str(ORG),
-    "schema": str(SCHEMA),
-    "geo": str(GEO),
-    "locn": str(LOCN),
-    "organisation": str(ID["organisation/"]),
-    "project": str(ID["project/"]),
-    "participation": str(ID["participation/"]),
-    "corridor": str(ID["corridor/"]),
-    "theme": str(THEME),
-    "vocab": str(VOCAB),
-    "graph": str(GRAPH),
-    "nuts": str(NUTS),
-    "country": str(COUNTRY),
-}
+PREFIXES: dict[str, str] = prefixes(
+    "icf",
+    "rdf",
+    "rdfs",
+    "owl",
+    "xsd",
+    "skos",
+    "dcterms",
+    "prov",
+    "org",
+    "schema",
+    "geo",
+    "locn",
+    "organisation",
+    "project",
+    "participation",
+    "corridor",
+    "theme",
+    "vocab",
+    "graph",
+    "nuts",
+    "country",
+)
 """Declared in every new query tab and used to shorten IRIs in result tables."""
 
 _templates = Environment(
