@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +14,7 @@ import boostkg
 from boostkg.api import observability, openapi, problems, security
 from boostkg.api.admin import committed_snapshots
 from boostkg.api.lookups import PublishWrites
+from boostkg.api.planning import keep_degrees
 from boostkg.api.routes import (
     backup,
     graphs,
@@ -26,12 +29,12 @@ from boostkg.api.routes import (
     void,
 )
 from boostkg.config import Settings
-from boostkg.store import EmbeddedStore, ResultFormat, open_store, store_location
+from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat, open_store, store_location
 from boostkg.store.remote_queries import RemoteQueries
 from boostkg.store.workers import QueryWorkers
 
 
-def _no_lookups(query: str, results: ResultFormat, base_iri: str, max_bytes: int) -> None:
+def _no_lookups(query: str, results: ResultFormat, rdf: RdfFormat, base_iri: str, max_bytes: int) -> None:
     """Declines every lookup, so that each query goes to the remote server without blocking."""
 
 
@@ -52,9 +55,14 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.lookup_runner = _no_lookups
         await workers.start()
         app.state.query_workers = workers
+        planning = asyncio.create_task(keep_degrees(store)) if isinstance(store, EmbeddedStore) else None
         try:
             yield
         finally:
+            if planning is not None:
+                planning.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await planning
             await workers.close()
             store.close()
 

@@ -26,25 +26,32 @@ import mmap
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.utils import formatdate
 from pathlib import Path
 from typing import Any, cast
 
+from prometheus_client.core import CounterMetricFamily, Metric
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from boostkg.config import Settings
 
 _PAGE = 4096
+_SLOTS_AT = 2048
+_SLOT = 16
+"""Each lookup process's counters on the board: requests answered, nanoseconds spent answering."""
+_MAX_PROCESSES = (_PAGE - _SLOTS_AT) // _SLOT
 _HEAD_LIMIT = 16 * 1024
 _HANDOVER_MAX = 256 * 1024
 _KEEP_ALIVE_S = 5.0
 _READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
+_COUNTS = struct.Struct("<QQ")
 
 
 class Board:
@@ -72,6 +79,17 @@ class Board:
 
     def generation(self) -> int:
         return int.from_bytes(self.page[0:8], "little")
+
+    def count(self, slot: int, nanoseconds: int) -> None:
+        """One request answered by the lookup process owning ``slot`` (only it writes there)."""
+        at = _SLOTS_AT + slot * _SLOT
+        answered, spent = _COUNTS.unpack_from(self.page, at)
+        _COUNTS.pack_into(self.page, at, answered + 1, spent + nanoseconds)
+
+    def counts(self, slot: int) -> tuple[int, int]:
+        """(requests answered, nanoseconds spent) by the lookup process owning ``slot``."""
+        answered, spent = _COUNTS.unpack_from(self.page, _SLOTS_AT + slot * _SLOT)
+        return int(answered), int(spent)
 
     def read(self) -> tuple[int, Path] | None:
         """The published (generation, checkpoint), or ``None`` while none is."""
@@ -126,7 +144,10 @@ class LookupProcesses:
         self._app = app
         self.publish()
         loop = asyncio.get_running_loop()
-        for _ in range(self.settings.http_processes - 1):
+        metrics = getattr(app.state, "metrics", None)
+        if metrics is not None:
+            metrics.registry.register(_Collector(self))
+        for slot in range(min(self.settings.http_processes - 1, _MAX_PROCESSES)):
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             theirs.set_inheritable(True)
             proc = subprocess.Popen(
@@ -138,6 +159,7 @@ class LookupProcesses:
                     str(theirs.fileno()),
                     str(self.board.fd),
                     self.settings.model_dump_json(),
+                    str(slot),
                 ],
                 pass_fds=(self.listener.fileno(), theirs.fileno(), self.board.fd),
             )
@@ -176,6 +198,32 @@ class LookupProcesses:
                 proc.wait()
 
 
+class _Collector:
+    """The lookup processes' counters, for the primary's ``/metrics``."""
+
+    def __init__(self, processes: LookupProcesses) -> None:
+        self.processes = processes
+
+    def collect(self) -> Iterator[Metric]:
+        answered = CounterMetricFamily(
+            "boostkg_lookup_process_requests",
+            "Requests answered by lookup processes (BOOSTKG_HTTP_PROCESSES > 1) without the server "
+            "process: queries that cannot run long, over GET /sparql.",
+            labels=["process"],
+        )
+        spent = CounterMetricFamily(
+            "boostkg_lookup_process_busy_seconds",
+            "Time lookup processes spent answering those requests (request read to response written).",
+            labels=["process"],
+        )
+        for slot in range(len(self.processes.procs)):
+            count, nanoseconds = self.processes.board.counts(slot)
+            answered.add_metric([str(slot + 1)], count)
+            spent.add_metric([str(slot + 1)], nanoseconds / 1e9)
+        yield answered
+        yield spent
+
+
 class PublishWrites:
     """ASGI middleware of the primary: before the response to a request that may have written
     starts, publish the store's new state to the lookup processes (see the module docstring)."""
@@ -203,11 +251,12 @@ class PublishWrites:
 class _Lookups:
     """A lookup process's state: settings, the board, the checkpoint it reads."""
 
-    def __init__(self, settings: Settings, board: Board, channel: socket.socket) -> None:
+    def __init__(self, settings: Settings, board: Board, channel: socket.socket, slot: int) -> None:
         from boostkg.api.routes.sparql import lookup_answer
 
         self.settings = settings
         self.board = board
+        self.slot = slot
         self.channel = channel
         self.generation = 0
         self.store: Any = None
@@ -228,16 +277,18 @@ class _Lookups:
                 self.generation = generation
         return self.store
 
-    def run(self, query: str, results: Any, base_iri: str, max_bytes: int) -> bytes | None:
-        """The lookup's results from the newest checkpoint; ``None`` (the server answers) when that
-        cannot be opened."""
+    def run(self, query: str, results: Any, rdf: Any, base_iri: str, max_bytes: int) -> bytes | None:
+        """The query's results from the newest checkpoint if it cannot run long; ``None`` (the
+        server answers) when it may, or when the checkpoint cannot be opened."""
         from boostkg.errors import StoreError
 
         try:
             store = self.current()
         except StoreError:
             return None
-        result = store.query_small(query, result_format=results, base_iri=base_iri, max_bytes=max_bytes)
+        result = store.query_inline(
+            query, result_format=results, rdf_format=rdf, base_iri=base_iri, max_bytes=max_bytes
+        )
         return cast("bytes | None", result)
 
     def default_headers(self) -> list[tuple[bytes, bytes]]:
@@ -286,6 +337,7 @@ class _LookupProtocol(asyncio.Protocol):
             parsed = parse_lookup_head(buffer[:end])
             if parsed is None:
                 break
+            started = time.perf_counter_ns()
             query_string, accept, host = parsed
             found = lookups.answer(
                 lookups.settings, lookups.run, query_string, accept, f"http://{host}/sparql"
@@ -293,6 +345,7 @@ class _LookupProtocol(asyncio.Protocol):
             if found is None:
                 break
             transport.write(lookup_response(lookups.default_headers(), *found))
+            lookups.board.count(lookups.slot, time.perf_counter_ns() - started)
             buffer = buffer[end + 4 :]
         self.buffer = b""
         if buffer:
@@ -345,12 +398,12 @@ async def _serve(listener: socket.socket, lookups: _Lookups) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m boostkg.api.lookups LISTEN_FD CHANNEL_FD BOARD_FD SETTINGS_JSON``."""
+    """``python -m boostkg.api.lookups LISTEN_FD CHANNEL_FD BOARD_FD SETTINGS_JSON SLOT``."""
     listen_fd, channel_fd, board_fd = (int(a) for a in argv[:3])
     settings = Settings.model_validate(json.loads(argv[3]))
     listener = socket.socket(fileno=listen_fd)
     channel = socket.socket(fileno=channel_fd)
-    lookups = _Lookups(settings, Board(board_fd), channel)
+    lookups = _Lookups(settings, Board(board_fd), channel, int(argv[4]))
     lookups.current()
     try:
         import uvloop

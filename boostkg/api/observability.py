@@ -96,6 +96,12 @@ class Metrics:
             "When boostkg_store_quads was counted.",
             registry=r,
         )
+        self.inline = Counter(
+            "boostkg_sparql_inline",
+            "SPARQL queries the server process answered without a query worker: bounded lookups and "
+            "joins whose work has a small proven bound (lookup processes count theirs apart).",
+            registry=r,
+        )
         self.workers = Gauge("boostkg_query_workers", "Query worker processes.", registry=r)
         self.workers_busy = Gauge(
             "boostkg_query_workers_busy", "Query workers running a query now.", registry=r

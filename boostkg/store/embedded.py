@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import pyoxigraph as ox
 from rdflib import URIRef
@@ -37,8 +37,9 @@ from boostkg.errors import (
     StoreError,
     StoreLockedError,
 )
-from boostkg.store import journal
+from boostkg.store import journal, planner
 from boostkg.store.base import GraphStats, RdfFormat, ResultFormat, SelectResult, Term, Triple
+from boostkg.store.lexer import is_bounded_lookup
 from boostkg.store.parsing import ParsedTriples
 from boostkg.store.terms import one_line, parse_error, to_oxigraph, to_rdflib
 
@@ -139,6 +140,11 @@ class _BoundedBuffer:
         return None
 
 
+def degrees_file_name(generation: int) -> str:
+    """Where (in the readers' folder) the fan-out bounds of one generation are kept."""
+    return f"degrees-g{generation}.json"
+
+
 class EmbeddedStore:
     """A persistent, transactional quad store in one directory."""
 
@@ -159,6 +165,8 @@ class EmbeddedStore:
         self.generation = 0
         """Moves on every write, so that read-only openers (query workers) know to reopen."""
         self._readers: list[tuple[int, Path]] = []
+        self.degrees: planner.Degrees | None = None
+        """Fan-out bounds measured at some generation (:meth:`refresh_degrees`)."""
 
     def reader_snapshot(self) -> Path:
         """A checkpoint of the database as of the current generation, for read-only openers.
@@ -258,24 +266,102 @@ class EmbeddedStore:
             raise QueryError(f"query failed: {one_line(exc)}") from exc
 
     def query_small(
-        self, query: str, *, result_format: ResultFormat, base_iri: str | None, max_bytes: int
+        self,
+        query: str,
+        *,
+        result_format: ResultFormat,
+        base_iri: str | None,
+        max_bytes: int,
+        rdf_format: RdfFormat | None = None,
     ) -> bytes | None:
-        """Run a SELECT/ASK over the union of all graphs and return its results serialised, or
-        ``None`` if the query fails in any way or its results pass ``max_bytes`` (serialising stops
-        there): the caller then runs it where errors are reported and long queries can be stopped.
+        """Run a query over the union of all graphs and return its results serialised (a graph in
+        ``rdf_format``; without one, only SELECT/ASK are answered), or ``None`` if the query fails
+        in any way or its results pass ``max_bytes`` (serialising stops there): the caller then runs
+        it where errors are reported and long queries can be stopped.
         """
         try:
             result = self._db.query(query, base_iri=base_iri, use_default_graph_as_union=True)
         except (SyntaxError, OSError, ValueError):
             return None
-        if isinstance(result, ox.QueryTriples):
-            return None
         out = _BoundedBuffer(max_bytes)
         try:
-            result.serialize(out, _RESULT_FORMATS[result_format])  # type: ignore[arg-type]
+            if isinstance(result, ox.QueryTriples):
+                if rdf_format is None:
+                    return None
+                result.serialize(out, _RDF_FORMATS[rdf_format])  # type: ignore[arg-type]
+            else:
+                result.serialize(out, _RESULT_FORMATS[result_format])  # type: ignore[arg-type]
         except (_OverBudgetError, OSError, ValueError):
             return None
         return bytes(out.data)
+
+    def query_inline(
+        self,
+        query: str,
+        *,
+        result_format: ResultFormat,
+        rdf_format: RdfFormat,
+        base_iri: str | None,
+        max_bytes: int,
+    ) -> bytes | None:
+        """:meth:`query_small` for a query that provably cannot run long: a bounded lookup
+        (:func:`~boostkg.store.lexer.is_bounded_lookup`, its work capped by ``max_bytes``) or a
+        query whose :func:`~boostkg.store.planner.work_bound` under the current degrees is within
+        the planner's budget; ``None`` for any other query (it needs a killable worker)."""
+        if not is_bounded_lookup(query):
+            degrees = self.current_degrees()
+            if degrees is None or planner.work_bound(query, degrees, self.count_capped) is None:
+                return None
+        return self.query_small(
+            query, result_format=result_format, base_iri=base_iri, max_bytes=max_bytes, rdf_format=rdf_format
+        )
+
+    def count_capped(self, subject: str, predicate: str | None, cap: int) -> int:
+        """The subject's triples (with ``predicate``, or all) in the union of the graphs, counted up
+        to ``cap`` (the planner's exact first step)."""
+        where = f"<{subject}> {'?p' if predicate is None else f'<{predicate}>'} ?o"
+        try:
+            result = self._db.query(
+                f"SELECT (COUNT(*) AS ?n) {{ SELECT * {{ {where} }} LIMIT {cap} }}",
+                use_default_graph_as_union=True,
+            )
+        except (SyntaxError, OSError, ValueError):
+            return cap
+        for row in cast(ox.QuerySolutions, result):
+            value = row["n"]
+            return int(value.value) if isinstance(value, ox.Literal) else cap
+        return cap
+
+    def current_degrees(self) -> planner.Degrees | None:
+        """The fan-out bounds if they were measured at the current generation, else ``None``."""
+        degrees = self.degrees
+        return degrees if degrees is not None and degrees.generation == self.generation else None
+
+    def refresh_degrees(self) -> bool:
+        """Measure the fan-out bounds (a few seconds per million quads; safe off the event loop, as
+        pyoxigraph lets other threads run) and keep them if no write happened meanwhile; they are
+        also written beside the readers' checkpoints (``degrees-g<generation>.json``) for the
+        lookup processes. Whether they were kept."""
+        generation = self.generation
+        rows: dict[str, planner.Rows] = {}
+        for name, text in planner.DEGREE_QUERIES.items():
+            result = self._db.query(text)
+            variables = [v.value for v in cast(ox.QuerySolutions, result).variables]
+            rows[name] = [
+                {v: cast(ox.Literal | ox.NamedNode, row[v]).value for v in variables if row[v] is not None}
+                for row in cast(ox.QuerySolutions, result)
+            ]
+        if self.generation != generation:
+            return False
+        degrees = planner.degrees_from_rows(generation, rows)
+        self.degrees = degrees
+        folder = self.path / READERS_DIR
+        folder.mkdir(exist_ok=True)
+        target = folder / degrees_file_name(generation)
+        partial = target.with_suffix(".partial")
+        partial.write_text(json.dumps(degrees.to_json()), encoding="utf-8")
+        partial.replace(target)
+        return True
 
     # --- writes ----------------------------------------------------------------------------------
     @contextmanager

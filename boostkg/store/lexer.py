@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_TOKEN = re.compile(
+TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<comment>\#[^\n]*)
@@ -72,7 +72,7 @@ def scan(text: str) -> Scan:
     previous = ""
     pending: str | None = None  # "SERVICE" while waiting for its endpoint, "PREFIX" for a name
     prefix_name = ""
-    for match in _TOKEN.finditer(text):
+    for match in TOKEN.finditer(text):
         kind = match.lastgroup
         value = match.group()
         if kind in ("ws", "comment"):
@@ -169,7 +169,7 @@ def is_bounded_lookup(text: str) -> bool:
     >>> is_bounded_lookup("SELECT ?o { <http://example.org/a> ?p ?o FILTER(?o > 1) }")
     False
     """
-    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(text) if m.lastgroup not in ("ws", "comment")]
+    tokens = [(m.lastgroup, m.group()) for m in TOKEN.finditer(text) if m.lastgroup not in ("ws", "comment")]
     tokens.append(("end", ""))
     at = 0
 
@@ -284,7 +284,7 @@ def named_graphs(text: str) -> tuple[str, ...]:
     found: list[str] = []
     previous = ""
     pending_prefix = ""
-    for match in _TOKEN.finditer(text):
+    for match in TOKEN.finditer(text):
         kind = match.lastgroup
         value = match.group()
         if kind in ("ws", "comment"):

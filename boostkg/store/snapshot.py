@@ -3,13 +3,17 @@ processes other than the writer: the lookup processes of ``boostkg serve --proce
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from boostkg.errors import StoreError
-from boostkg.store import journal
-from boostkg.store.embedded import EmbeddedStore
+from boostkg.store import journal, planner
+from boostkg.store.embedded import EmbeddedStore, degrees_file_name
+
+_DEGREES_RECHECK_S = 0.5
 
 
 class SnapshotReader(EmbeddedStore):
@@ -28,6 +32,29 @@ class SnapshotReader(EmbeddedStore):
         self._depth = 0
         self.generation = 0
         self._readers = []
+        self.degrees = None
+        name = checkpoint.name  # g<generation>-<n>-<id>, as the writer names its checkpoints
+        head = name.split("-", 1)[0]
+        self._degrees_file = (
+            checkpoint.parent / degrees_file_name(int(head[1:])) if head[1:].isdigit() else None
+        )
+        self._degrees_checked = 0.0
+
+    def current_degrees(self) -> planner.Degrees | None:
+        """The fan-out bounds the writer measured at this checkpoint's generation, once it has
+        (looked for at most every half second until found)."""
+        if self.degrees is not None or self._degrees_file is None:
+            return self.degrees
+        now = time.monotonic()
+        if now - self._degrees_checked < _DEGREES_RECHECK_S:
+            return None
+        self._degrees_checked = now
+        try:
+            data = json.loads(self._degrees_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        self.degrees = planner.Degrees.from_json(data)
+        return self.degrees
 
     def close(self) -> None:
         self._store = None

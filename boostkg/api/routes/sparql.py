@@ -54,7 +54,7 @@ from boostkg.errors import (
 )
 from boostkg.namespaces import graph_iri
 from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat
-from boostkg.store.lexer import Scan, is_bounded_lookup, named_graphs, scan, with_using
+from boostkg.store.lexer import Scan, named_graphs, scan, with_using
 from boostkg.store.workers import QueryJob, QueryWorkers
 
 router = APIRouter()
@@ -253,8 +253,13 @@ async def run_query(request: Request, query: str, params: Params) -> Response:
     if default_graphs is not None and named_graphs is None:
         named_graphs = ()
     base_iri = _endpoint(request)
-    if default_graphs is None and named_graphs is None and not found.has_dataset_clause:
-        answered = _lookup_in_process(request, query, results, base_iri, settings)
+    if (
+        default_graphs is None
+        and named_graphs is None
+        and not found.has_dataset_clause
+        and not found.services
+    ):
+        answered = _lookup_in_process(request, query, found.form, (results, rdf), settings)
         if answered is not None:
             return answered
     job = QueryJob(
@@ -270,60 +275,75 @@ async def run_query(request: Request, query: str, params: Params) -> Response:
 
 
 def _lookup_in_process(
-    request: Request, query: str, results: ResultFormat, base_iri: str, settings: Settings
+    request: Request,
+    query: str,
+    form: str | None,
+    formats: tuple[ResultFormat, RdfFormat],
+    settings: Settings,
 ) -> Response | None:
-    """Answer a bounded lookup (:func:`~boostkg.store.lexer.is_bounded_lookup`) on the event loop,
-    skipping the worker round trip that costs more than the lookup; ``None`` when the query is not
-    one, a write holds the store, it fails (the worker then reports the error) or its results pass
+    """Answer a query that provably cannot run long (a bounded lookup, or a join whose work bound
+    is small: :meth:`~boostkg.store.embedded.EmbeddedStore.query_inline`) on the event loop,
+    skipping the worker round trip that costs more than the query; ``None`` when it is not one, a
+    write holds the store, it fails (the worker then reports the error) or its results pass
     :data:`IN_PROCESS_MAX_BYTES` (the worker then runs it under the deadline)."""
-    if not is_bounded_lookup(query):
-        return None
-    body = _query_small(request.app, query, results, base_iri, settings)
+    body = _query_small(request.app, query, formats, _endpoint(request), settings)
     if body is None:
         return None
-    return Response(body, media_type=results.value)
+    return Response(body, media_type=_media(form, formats))
 
 
-LookupRunner = Callable[[str, ResultFormat, str, int], "bytes | None"]
-"""Runs a lookup (query, results format, base IRI, byte budget): its serialised results, or ``None``."""
+def _media(form: str | None, formats: tuple[ResultFormat, RdfFormat]) -> str:
+    return formats[1].media_type if form in ("CONSTRUCT", "DESCRIBE") else formats[0].value
+
+
+LookupRunner = Callable[[str, ResultFormat, RdfFormat, str, int], "bytes | None"]
+"""Runs a query if it is cheap enough to answer without a worker (query, results format, RDF format,
+base IRI, byte budget): its serialised results, or ``None``."""
 
 
 def app_lookup_runner(app: Any) -> LookupRunner:
-    """Lookups on ``app``'s store, skipped (``None``) while a write holds its write lock."""
+    """Cheap queries on ``app``'s store, skipped (``None``) while a write holds its write lock."""
     state = app.state
     lock = getattr(state, "lookup_write_lock", None)
     if lock is None:
         lock = state.lookup_write_lock = write_state(Request({"type": "http", "app": app})).write_lock
     store = cast(EmbeddedStore, state.store)
+    metrics = getattr(state, "metrics", None)
+    inline = metrics.inline if metrics is not None else None
 
-    def run(query: str, results: ResultFormat, base_iri: str, max_bytes: int) -> bytes | None:
+    def run(query: str, results: ResultFormat, rdf: RdfFormat, base_iri: str, max_bytes: int) -> bytes | None:
         if not lock.acquire(blocking=False):
             return None
         try:
-            return store.query_small(query, result_format=results, base_iri=base_iri, max_bytes=max_bytes)
+            body = store.query_inline(
+                query, result_format=results, rdf_format=rdf, base_iri=base_iri, max_bytes=max_bytes
+            )
         finally:
             lock.release()
+        if body is not None and inline is not None:
+            inline.inc()
+        return body
 
     return run
 
 
 def _query_small(
-    app: Any, query: str, results: ResultFormat, base_iri: str, settings: Settings
+    app: Any, query: str, formats: tuple[ResultFormat, RdfFormat], base_iri: str, settings: Settings
 ) -> bytes | None:
     runner = getattr(app.state, "lookup_runner", None)
     if runner is None:
         runner = app.state.lookup_runner = app_lookup_runner(app)
     return cast(LookupRunner, runner)(
-        query, results, base_iri, min(IN_PROCESS_MAX_BYTES, settings.max_result_bytes)
+        query, formats[0], formats[1], base_iri, min(IN_PROCESS_MAX_BYTES, settings.max_result_bytes)
     )
 
 
 def lookup_answer(
     settings: Settings, run: LookupRunner, query_string: bytes, accept: str, base_iri: str
 ) -> tuple[bytes, str] | None:
-    """The answer (body, media type) to ``GET /sparql?<query_string>`` if it is a bounded lookup
-    with only the ``query`` parameter that ``run`` answers; ``None`` for anything else (the full
-    path then answers it, errors included)."""
+    """The answer (body, media type) to ``GET /sparql?<query_string>`` if it has only the
+    ``query`` parameter and ``run`` answers it (a query that cannot run long); ``None`` for
+    anything else (the full path then answers it, errors included)."""
     if len(query_string) > settings.max_query_bytes:
         return None
     try:
@@ -334,15 +354,16 @@ def lookup_answer(
     if len(params.values) != 1 or found is None or len(found) != 1:
         return None
     query = found[0]
-    if not is_bounded_lookup(query):
-        return None
     try:
         _checked_text(query, settings, "query")
-        results, _ = _formats(scan(query), accept, None)
+        scanned = scan(query)
+        if scanned.services or scanned.has_dataset_clause or scanned.form is None:
+            return None
+        formats = _formats(scanned, accept, None)
     except (InputError, NotAcceptableError):
         return None
-    body = run(query, results, base_iri, min(IN_PROCESS_MAX_BYTES, settings.max_result_bytes))
-    return None if body is None else (body, results.value)
+    body = run(query, formats[0], formats[1], base_iri, min(IN_PROCESS_MAX_BYTES, settings.max_result_bytes))
+    return None if body is None else (body, _media(scanned.form, formats))
 
 
 def app_lookup_answer(app: Any, query_string: bytes, accept: str, base_iri: str) -> tuple[bytes, str] | None:
