@@ -206,6 +206,21 @@ def wait_ready(server: Server, timeout_s: float) -> float:
         time.sleep(0.2)
 
 
+def wait_planner(server: Server, timeout_s: float) -> float:
+    """Seconds until boostkg has measured its store's fan-out bounds (``/metrics``): until then the
+    joins it would answer inline go to its query workers, as after any write; a server in steady
+    state is what is measured."""
+    url = urlparse(server.url)
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout_s:
+        conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=5)
+        conn.request("GET", "/metrics")
+        if b"boostkg_planner_bounds_current 1.0" in conn.getresponse().read():
+            return time.perf_counter() - began
+        time.sleep(0.5)
+    raise SystemExit(f"boostkg did not measure its fan-out bounds in {timeout_s:.0f} s")
+
+
 def start(name: str, argv: list[str], url: str, workdir: Path, env: dict[str, str] | None = None) -> Server:
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
@@ -815,6 +830,7 @@ def _bench(args: argparse.Namespace, workdir: Path, servers: list[Server]) -> No
         )
     for server in servers:
         print(f"{server.name} ready in {wait_ready(server, 900):.1f} s ({server.url})")
+    print(f"boostkg's fan-out bounds measured after {wait_planner(servers[0], 300):.1f} s more")
 
     mix = query_mix(servers[0].url)
     print("query mix: " + ", ".join(f"{cls} {len(items)}" for cls, items in mix.items()))

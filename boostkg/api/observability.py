@@ -102,6 +102,12 @@ class Metrics:
             "joins whose work has a small proven bound (lookup processes count theirs apart).",
             registry=r,
         )
+        self.planner_ready = Gauge(
+            "boostkg_planner_bounds_current",
+            "1 when the store's fan-out bounds are measured for its current state (joins with a small "
+            "proven work bound are then answered without a worker), 0 while they are being measured.",
+            registry=r,
+        )
         self.workers = Gauge("boostkg_query_workers", "Query worker processes.", registry=r)
         self.workers_busy = Gauge(
             "boostkg_query_workers_busy", "Query workers running a query now.", registry=r

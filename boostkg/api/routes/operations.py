@@ -79,6 +79,8 @@ async def metrics(request: Request, settings: SettingsDep) -> Response:
     if store is not None and registry.store_count_due(settings.metrics_store_max_age_s):
         with contextlib.suppress(BoostKGError):  # mid-swap (a rebuild): the last count stays
             registry.set_store_quads(await run_in_threadpool(store.triple_count))
+    if isinstance(store, EmbeddedStore):
+        registry.planner_ready.set(1 if store.current_degrees() is not None else 0)
     workers = cast(QueryWorkers | None, getattr(state, "query_workers", None))
     if workers is not None:
         registry.workers.set(workers.size)
