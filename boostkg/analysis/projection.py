@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from boostkg.namespaces import ICF, THEME, graph_iri
+from boostkg.namespaces import ICF, THEME, graph_iri, sparql_prologue
 from boostkg.store import KnowledgeStore, RdfFormat, ResultFormat
 
 HELIX_KINDS: tuple[str, ...] = (
@@ -61,11 +61,7 @@ ACTOR_TYPES: frozenset[str] = frozenset([*_KIND_OF_CLASS, "Actor"])
 
 _ICF = str(ICF._NS)
 GRAPH_INFERRED = str(graph_iri("inferred"))
-_PREFIXES = (
-    f"PREFIX icf: <{_ICF}>\n"
-    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-    "PREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
-)
+_PREFIXES = sparql_prologue(("icf", "rdfs", "skos"))
 Q_PARTICIPATES = _PREFIXES + "SELECT ?a ?p WHERE { ?a icf:participatesIn ?p }"
 Q_COORDINATES = _PREFIXES + "SELECT ?a ?p WHERE { ?a icf:coordinates ?p }"
 Q_PROJECTS = _PREFIXES + (
@@ -75,10 +71,10 @@ Q_PROJECTS = _PREFIXES + (
 Q_PROJECT_THEMES = _PREFIXES + (
     f"SELECT ?p ?t WHERE {{ ?p a icf:Project ; icf:hasTheme ?t . FILTER(STRSTARTS(STR(?t), '{THEME}')) }}"
 )
-Q_ACTOR_CLASSES = _PREFIXES + (
-    "PREFIX owl: <http://www.w3.org/2002/07/owl#>\n"
-    "PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>\n"
-    "SELECT DISTINCT ?c WHERE { { ?c rdfs:subClassOf* icf:Actor } UNION "
+Q_ACTOR_CLASSES = (
+    _PREFIXES
+    + sparql_prologue(("owl", "rdf"))
+    + "SELECT DISTINCT ?c WHERE { { ?c rdfs:subClassOf* icf:Actor } UNION "
     "{ ?c owl:equivalentClass/owl:intersectionOf/rdf:rest*/rdf:first icf:Actor } }"
 )
 """The ontology's classes of actors (icf:Actor, its subclasses, and classes defined as actors that ...)."""

@@ -19,7 +19,7 @@ import boostkg
 from boostkg.api.deps import get_app_settings, get_store
 from boostkg.api.negotiation import choose
 from boostkg.errors import NotAcceptableError
-from boostkg.namespaces import SD
+from boostkg.namespaces import SD, bind_prefixes
 from boostkg.store import GraphStats
 
 FORMATS = "http://www.w3.org/ns/formats/"
@@ -39,9 +39,7 @@ _OFFERS = {
 def build(endpoint: str, graphs: list[GraphStats], *, federation: bool) -> Graph:
     """The description of the endpoint at ``endpoint`` over ``graphs``."""
     g = Graph()
-    g.bind("sd", SD)
-    g.bind("void", VOID)
-    g.bind("dcterms", DCTERMS)
+    bind_prefixes(g, ("sd", "void", "dcterms"))
     service = URIRef(endpoint + "#service")
     g.add((service, RDF.type, SD.Service))
     g.add((service, SD.endpoint, URIRef(endpoint)))

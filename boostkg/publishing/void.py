@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, VOID, XSD
 
-from boostkg.namespaces import BASE, ICF, ID, META_GRAPH, SD
+from boostkg.namespaces import BASE, ID, META_GRAPH, SD, bind_prefixes
 from boostkg.store.base import KnowledgeStore
 from boostkg.store.inventory import Count, DatasetProfile, Profile, profile_dataset
 
@@ -159,15 +159,7 @@ def void_graph(snapshot: Snapshot, *, endpoint: str | None) -> Graph:
     graph (the graph's own IRI, also an ``sd:NamedGraph``), each with its class and property
     partitions. ``endpoint`` is the SPARQL endpoint's absolute URL, when known."""
     graph = Graph(bind_namespaces="none")
-    for prefix, namespace in (
-        ("void", VOID),
-        ("sd", SD),
-        ("dcterms", DCTERMS),
-        ("foaf", FOAF),
-        ("xsd", XSD),
-        ("icf", ICF),
-    ):
-        graph.bind(prefix, namespace)
+    bind_prefixes(graph, ("void", "sd", "dcterms", "foaf", "xsd", "icf"))
     graph.add((DOCUMENT, RDF.type, VOID.DatasetDescription))
     graph.add((DOCUMENT, DCTERMS.title, Literal("VoID description of the BOOST knowledge graph", lang="en")))
     graph.add((DOCUMENT, FOAF.primaryTopic, DATASET))

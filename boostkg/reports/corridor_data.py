@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from boostkg.errors import InputError, UnknownTermError
-from boostkg.namespaces import BASE, ICF, META_GRAPH, THEME
+from boostkg.namespaces import BASE, ICF, META_GRAPH, THEME, sparql_prologue
 from boostkg.reports.corridor_model import (
     Coverage,
     CoverageCell,
@@ -26,13 +26,7 @@ from boostkg.reports.corridor_model import (
 )
 from boostkg.store.base import KnowledgeStore, Term
 
-PREFIXES = f"""PREFIX icf: <{ICF._NS}>
-PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-PREFIX prov: <http://www.w3.org/ns/prov#>
-PREFIX dcterms: <http://purl.org/dc/terms/>
-"""
+PREFIXES = sparql_prologue(("icf", "rdf", "rdfs", "skos", "prov", "dcterms"))
 
 HELICES: tuple[tuple[str, str], ...] = (
     (str(ICF.AcademicActor), "Academia"),
