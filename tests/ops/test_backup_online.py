@@ -2,6 +2,8 @@
 another thread keeps submitting and writing: each backup is consistent (its manifest's counts are
 its quads, restoring it gives back exactly those quads, every submission graph in it has its
 archived source in it and no other), writes go on between backups, and only administrators get one.
+On a store larger than the stream's buffers: a write made while a backup is being streamed is
+answered at once and is not in that backup; a client that disconnects frees the snapshot at once.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rdflib import URIRef
 
 from boostkg.auth import TokenStore, token_store_path
 from boostkg.backup import BACKUP_ROUTE, DATA_LINE, FILE_LINE, Manifest, download_backup, restore_backup
-from boostkg.errors import ForbiddenError
+from boostkg.errors import ForbiddenError, Location
 from boostkg.store import RdfFormat, open_store
 from tests.conftest import MainLoaded
 from tests.endpoint_server import BOOSTKG, TIT, Scratch, cli_env, scratch_server
@@ -214,3 +217,64 @@ def test_backup_of_a_served_store_without_url_says_how_to_take_it(server: Scratc
     assert "--url" in done.stderr
     assert "in use by another process" in done.stderr
     assert not (tmp_path / "x.nq").exists()
+
+
+# --- a backup longer than the server's buffers: writes during it, a client that goes away ----------
+
+BIG_GRAPH = "https://w3id.org/boostkg/graph/big"
+
+
+@pytest.fixture(scope="module")
+def big_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scratch]:
+    """A server on 200,000 quads (~18 MB of N-Quads): more than the stream's queue and socket
+    buffers hold, so a client that stops reading holds the dump up."""
+    base = tmp_path_factory.mktemp("big-backup")
+    lines = b"".join(
+        b'<urn:s:%d> <urn:p> "a literal to make the backup longer than the buffers, %d" .\n' % (i, i)
+        for i in range(200_000)
+    )
+    with open_store(base / "store") as kg:
+        kg.load_into(URIRef(BIG_GRAPH), lines, RdfFormat.NTRIPLES, replace=True)
+    with scratch_server(base, store=base / "store") as scratch:
+        yield scratch
+
+
+def _backups_open(server: Scratch) -> list[str]:
+    return [p.name for p in (server.store / "readers").iterdir() if p.name.startswith("backup-")]
+
+
+def test_a_write_during_a_backup_does_not_wait_for_it_and_is_not_in_it(big_server: Scratch) -> None:
+    update = f"INSERT DATA {{ GRAPH <{WRITES_GRAPH}> {{ <urn:during> <urn:x:n> 1 }} }}"
+    received = bytearray()
+    with httpx.stream(
+        "GET", big_server.url + BACKUP_ROUTE, headers=big_server.admin, timeout=120
+    ) as response:
+        assert response.status_code == 200
+        chunks = response.iter_bytes(64 * 1024)
+        received += next(chunks)  # the dump is under way and waits for this client
+        started = time.monotonic()
+        done = httpx.post(big_server.sparql, data={"update": update}, headers=big_server.admin, timeout=60)
+        took = time.monotonic() - started
+        assert done.status_code == 204, done.text
+        assert _backups_open(big_server)  # the backup was still being streamed during the write
+        for chunk in chunks:
+            received += chunk
+    assert took < 10  # not held up by the rest of the dump
+    lines = bytes(received).splitlines()
+    manifest = Manifest.from_line(lines[-1] + b"\n", Location("stream"))
+    assert manifest.quads == 200_000 == len(lines) - 2
+    assert manifest.graphs == {BIG_GRAPH: 200_000}  # as of its start: without the write made during it
+    assert not any(b"urn:during" in line for line in lines)
+
+
+def test_a_client_that_goes_away_frees_the_snapshot_at_once(big_server: Scratch) -> None:
+    with httpx.stream(
+        "GET", big_server.url + BACKUP_ROUTE, headers=big_server.admin, timeout=120
+    ) as response:
+        next(response.iter_bytes(64 * 1024))
+        assert len(_backups_open(big_server)) == 1
+    deadline = time.monotonic() + 20  # well under the 120 s after which a stalled client is dropped
+    while _backups_open(big_server) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _backups_open(big_server) == []
+    assert "online backup abandoned" in big_server.log.read_text()

@@ -9,6 +9,7 @@ stream before its manifest, which the client (``boostkg backup FILE --url ... --
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -19,6 +20,7 @@ from typing import cast
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from boostkg.api.admin import require_admin, write_state
 from boostkg.backup import BACKUP_ROUTE, Snapshot, online_snapshot, write_backup_to
@@ -32,7 +34,7 @@ BLOCK = 256 * 1024
 """Bytes per streamed block."""
 QUEUED_BLOCKS = 16
 """Blocks written ahead of a slow client (4 MiB); the dump then waits for it."""
-STALL_S = 300.0
+STALL_S = 120.0
 """A client that reads nothing for this long is given up: the dump stops, the snapshot is freed."""
 _END = b""
 
@@ -49,6 +51,7 @@ class _Pipe:
         self.blocks: queue.Queue[bytes] = queue.Queue(QUEUED_BLOCKS)
         self.buffer = bytearray()
         self.gone = threading.Event()
+        """Set when the response is over (sent, or the client went away): the dump stops."""
 
     def write(self, data: bytes) -> int:
         self.buffer += data
@@ -58,7 +61,7 @@ class _Pipe:
         return len(data)
 
     def flush(self) -> None:
-        """Blocks go out when full: the stream's end is :meth:`close`."""
+        """Blocks go out when full; the rest with :meth:`finish`."""
 
     def _put(self, block: bytes) -> None:
         waited = 0.0
@@ -72,21 +75,36 @@ class _Pipe:
                     self.gone.set()
         raise _AbandonedError
 
-    def close(self) -> None:
-        """Send what is buffered, then the end (both dropped if the client is gone)."""
-        try:
-            if self.buffer:
-                self._put(bytes(self.buffer))
+    def finish(self) -> None:
+        """Send what is still buffered (the end of a whole backup)."""
+        if self.buffer:
+            self._put(bytes(self.buffer))
+            self.buffer.clear()
+
+    def end(self) -> None:
+        """Mark the end of the stream (whole or cut short); never raises."""
+        with contextlib.suppress(_AbandonedError):
             self._put(_END)
-        except _AbandonedError:
-            pass
 
     def __iter__(self) -> Iterator[bytes]:
+        while (block := self.blocks.get()) != _END:
+            yield block
+
+
+class _BackupResponse(StreamingResponse):
+    """Streams a pipe and, however the response ends (sent, client gone, server stopping), tells
+    the dump to stop: a client that disconnects frees the snapshot (and, on a remote store, the
+    write lock) at once instead of after :data:`STALL_S`."""
+
+    def __init__(self, pipe: _Pipe, headers: dict[str, str]) -> None:
+        super().__init__(iter(pipe), media_type="application/n-quads", headers=headers)
+        self.pipe = pipe
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            while (block := self.blocks.get()) != _END:
-                yield block
+            await super().__call__(scope, receive, send)
         finally:
-            self.gone.set()
+            self.pipe.gone.set()
 
 
 def _dump(snapshot: Snapshot, pipe: _Pipe) -> None:
@@ -98,15 +116,15 @@ def _dump(snapshot: Snapshot, pipe: _Pipe) -> None:
             archive=snapshot.archive,
             name="the online backup",
         )
+        pipe.finish()
         log.info("online backup: %d quads, %d archive files", manifest.quads, len(manifest.files))
-        pipe.close()
     except _AbandonedError:
         log.warning("online backup abandoned: the client went away or stopped reading")
     except BoostKGError as exc:  # the stream ends without its manifest: the client refuses it
         log.error("online backup failed: %s", exc)
-        pipe.close()
     finally:
         snapshot.close()
+        pipe.end()
 
 
 @router.get(
@@ -115,7 +133,7 @@ def _dump(snapshot: Snapshot, pipe: _Pipe) -> None:
     response_class=StreamingResponse,
     responses={200: {"content": {"application/n-quads": {}}}},
 )
-async def backup(request: Request) -> StreamingResponse:
+async def backup(request: Request) -> _BackupResponse:
     """Every quad, the submissions archive and the token register (hashes only) as of one moment
     between two writes, in the format of ``boostkg backup``. 401 without a valid token, 403 for a
     steward's token."""
@@ -126,9 +144,8 @@ async def backup(request: Request) -> StreamingResponse:
     pipe = _Pipe()
     threading.Thread(target=_dump, args=(snapshot, pipe), name="online-backup", daemon=True).start()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return StreamingResponse(
-        iter(pipe),
-        media_type="application/n-quads",
+    return _BackupResponse(
+        pipe,
         headers={
             "Content-Disposition": f'attachment; filename="boostkg-{stamp}.nq"',
             "Cache-Control": "no-store",
