@@ -41,6 +41,15 @@ class FrontProtocol(H11Protocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        # A deadline for the first request head: uvicorn arms its keep-alive timer only after a
+        # response, so a client that connects and sends nothing, or trickles a head, would hold
+        # the connection for ever (slowloris). Armed here, the timer is cancelled as uvicorn cancels
+        # it once a whole head reaches h11, or by the lookup path once it answers; a head this
+        # protocol is still buffering does not cancel it, so heads must arrive within the
+        # keep-alive time (BOOSTKG_KEEP_ALIVE_S), after connecting as after each response.
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
         if self._handed_over:
             data, self._handed_over = self._handed_over, b""
             self.data_received(data)

@@ -49,7 +49,6 @@ _SLOT = 16
 _MAX_PROCESSES = (_PAGE - _SLOTS_AT) // _SLOT
 _HEAD_LIMIT = 16 * 1024
 _HANDOVER_MAX = 256 * 1024
-_KEEP_ALIVE_S = 5.0
 _READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
 _COUNTS = struct.Struct("<QQ")
 
@@ -313,7 +312,9 @@ class _LookupProtocol(asyncio.Protocol):
         if self.idle is not None:
             self.idle.cancel()
         assert self.transport is not None
-        self.idle = asyncio.get_running_loop().call_later(_KEEP_ALIVE_S, self.transport.close)
+        # idle time after a response, and the deadline for the next request head (or the first)
+        keep_alive = self.lookups.settings.keep_alive_s
+        self.idle = asyncio.get_running_loop().call_later(keep_alive, self.transport.close)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.idle is not None:
@@ -330,8 +331,7 @@ class _LookupProtocol(asyncio.Protocol):
             end = buffer.find(b"\r\n\r\n")
             if end < 0:
                 if len(buffer) <= _HEAD_LIMIT:
-                    self.buffer = buffer
-                    self._arm()
+                    self.buffer = buffer  # the deadline stays: a head must arrive whole in time
                     return
                 break
             parsed = parse_lookup_head(buffer[:end])

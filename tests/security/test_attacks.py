@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from html import escape
 from pathlib import Path
@@ -430,6 +431,41 @@ def test_an_idle_connection_is_closed_by_the_server(server: Scratch) -> None:
         started = time.monotonic()
         assert sock.recv(65536) == b""  # the server hangs up on a kept-alive idle connection
         assert time.monotonic() - started < 15
+
+
+def _hung_up_after(port: int, trickle: bytes) -> float:
+    """Seconds until the server closes a new connection on which the client sends ``trickle`` one
+    byte every half second (nothing if empty) and never finishes a request head."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.settimeout(0.5)
+        sent = 0
+        while time.monotonic() - started < 30:
+            try:
+                if sock.recv(65536) == b"":
+                    return time.monotonic() - started
+            except TimeoutError:
+                pass
+            except ConnectionResetError:
+                return time.monotonic() - started
+            if trickle:
+                try:
+                    sock.sendall(trickle[sent % len(trickle) : sent % len(trickle) + 1])
+                except (BrokenPipeError, ConnectionResetError):
+                    return time.monotonic() - started
+                sent += 1
+    return time.monotonic() - started
+
+
+def test_slow_request_heads_are_cut_off(server: Scratch) -> None:
+    """T15 (slowloris): a connection that sends nothing, or trickles a head that never ends, is
+    closed once the keep-alive time (10 s by default) has passed, although bytes keep coming."""
+    port = int(server.url.rsplit(":", 1)[1])
+    trickles = [b"", b"", b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200]
+    trickles += [b"POST /submissions HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200]
+    with ThreadPoolExecutor(len(trickles)) as pool:
+        waited = list(pool.map(lambda t: _hung_up_after(port, t), trickles))
+    assert all(8 < w < 14 for w in waited), waited
 
 
 def test_an_oversized_submission_is_refused_before_it_is_read(server: Scratch) -> None:
