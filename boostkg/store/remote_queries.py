@@ -33,7 +33,10 @@ from boostkg.store.workers import Answer, QueryJob
 _CHUNK = 64 * 1024
 _HEAD_LIMIT = 64 * 1024
 """Longest response head accepted from the server (the stream reader's buffer limit)."""
-_FORM = b"application/x-www-form-urlencoded"
+_FORM = "application/x-www-form-urlencoded"
+GET_MAX = 2000
+"""Longest URL-encoded parameters sent in a GET's URL (longer: a form POST); Oxigraph spends about
+10 % less CPU on a GET than on the same query POSTed as a form."""
 
 
 @dataclass(slots=True)
@@ -175,7 +178,8 @@ class RemoteQueries:
         self._host = url.hostname or "localhost"
         self._port = url.port or (443 if self._tls else 80)
         self._target = (url.path or "/") + (f"?{url.query}" if url.query else "")
-        self._host_header = url.netloc.rpartition("@")[2]
+        self._join = "&" if url.query else "?"
+        self._host_header = url.netloc.rpartition("@")[2].encode("idna").decode("ascii")
         self._started = False
 
     async def start(self) -> None:
@@ -207,18 +211,18 @@ class RemoteQueries:
             form["base-uri"] = job.base_iri
         return form
 
-    def _request(self, body: bytes, accept: str) -> bytes:
-        """A form POST of ``body`` to the query URL, without credentials."""
-        return b"".join(
-            (
-                f"POST {self._target} HTTP/1.1\r\nHost: {self._host_header}\r\nAccept: {accept}\r\n"
-                f"Content-Length: {len(body)}\r\n".encode("latin-1"),
-                b"Content-Type: ",
-                _FORM,
-                b"\r\n\r\n",
-                body,
-            )
-        )
+    def _request(self, params: str, accept: str) -> bytes:
+        """The request for the protocol's ``params`` (URL-encoded), without credentials: a GET when
+        they are short (the server parses it with less work), else a form POST."""
+        if len(params) <= GET_MAX:
+            return (
+                f"GET {self._target}{self._join}{params} HTTP/1.1\r\nHost: {self._host_header}\r\n"
+                f"Accept: {accept}\r\n\r\n"
+            ).encode("ascii")
+        return (
+            f"POST {self._target} HTTP/1.1\r\nHost: {self._host_header}\r\nAccept: {accept}\r\n"
+            f"Content-Type: {_FORM}\r\nContent-Length: {len(params)}\r\n\r\n{params}"
+        ).encode("ascii")
 
     async def _connection(self) -> _Connection:
         """An idle kept-alive connection, else a new one.
@@ -278,19 +282,24 @@ class RemoteQueries:
             OSError: the server cannot be reached or broke off.
         """
         auth = self._store.auth
-        body = urlencode(form, doseq=True).encode("ascii")
+        params = urlencode(form, doseq=True)
         if auth is None:
-            return await self._send(self._request(body, accept))
-        request = httpx.Request(
-            "POST",
-            self._store.query_url,
-            content=body,
-            headers={"Accept": accept, "Content-Type": _FORM.decode()},
-        )
+            return await self._send(self._request(params, accept))
+        if len(params) <= GET_MAX:
+            request = httpx.Request(
+                "GET", f"{self._store.query_url}{self._join}{params}", headers={"Accept": accept}
+            )
+        else:
+            request = httpx.Request(
+                "POST",
+                self._store.query_url,
+                content=params.encode("ascii"),
+                headers={"Accept": accept, "Content-Type": _FORM},
+            )
         flow: Generator[httpx.Request, httpx.Response, None] = auth.auth_flow(request)
         request = next(flow)
         while True:
-            connection, head = await self._send(_raw_request(request, self._target))
+            connection, head = await self._send(_raw_request(request))
             if head.status != 401:
                 flow.close()
                 return connection, head
@@ -402,8 +411,8 @@ async def _read_all(connection: _Connection, head: _Head) -> bytes:
     return b"".join([chunk async for chunk in connection.body(head)])
 
 
-def _raw_request(request: httpx.Request, target: str) -> bytes:
+def _raw_request(request: httpx.Request) -> bytes:
     """``request`` (built and signed by httpx's auth) as the bytes to write."""
-    lines = [f"{request.method} {target} HTTP/1.1"]
+    lines = [f"{request.method} {request.url.raw_path.decode('ascii')} HTTP/1.1"]
     lines += [f"{name}: {value}" for name, value in request.headers.multi_items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.content
