@@ -2,7 +2,7 @@
 the server restores into an embedded store with exactly its quads and back into the server (graph
 by graph, blank nodes relabelled by the server: compared by isomorphism); a non-empty server is
 refused without --force; a restore that fails late leaves the server as it was; the commands work
-with the remote-store options."""
+with the remote-store options; a boostkg server on the remote store gives an online backup."""
 
 from __future__ import annotations
 
@@ -11,16 +11,17 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
 from boostkg.auth import TokenStore, token_store_path
-from boostkg.backup import TRAILER, check_backup, restore_backup, write_backup
+from boostkg.backup import TRAILER, check_backup, download_backup, restore_backup, write_backup
 from boostkg.errors import ConflictError, StoreError
 from boostkg.store import RdfFormat, RemoteStore, open_store
 from tests.cli_in_process import boostkg_in_process
-from tests.endpoint_server import TIT
+from tests.endpoint_server import TIT, scratch_server
 from tests.store.servers import Server, oxigraph_server
 
 G = "https://w3id.org/boostkg/graph/"
@@ -138,3 +139,31 @@ def test_backup_and_restore_commands_with_the_remote_store_options(oxigraph: Ser
     assert restored.returncode == 0, restored.stderr
     with oxigraph.open() as remote:
         _same(_graphs(remote), _expected())
+
+
+def test_online_backup_through_a_server_on_the_remote_store(oxigraph: Server, tmp_path: Path) -> None:
+    """``boostkg serve`` on the Oxigraph server: ``GET /admin/backup`` (held under the server's write
+    lock) gives the remote graphs, and the token register and archive kept in the local folder."""
+    _fill(oxigraph)
+    env = {
+        "BOOSTKG_STORE_URL": oxigraph.query_url,
+        "BOOSTKG_STORE_UPDATE_URL": oxigraph.update_url,
+        "BOOSTKG_STORE_GSP_URL": str(oxigraph.gsp_url),
+    }
+    with scratch_server(tmp_path, env=env) as served:
+        path = tmp_path / "online.nq"
+        manifest = download_backup(served.url, served.admin_token, path)
+        update = f"INSERT DATA {{ GRAPH <{G}after> {{ <urn:a> <urn:b> <urn:c> }} }}"
+        after = httpx.post(served.sparql, data={"update": update}, headers=served.admin, timeout=60)
+        assert after.status_code == 204, after.text  # the write lock was released with the stream
+    assert manifest.graphs == {G + "seed": 3, G + "submission/s1": 2}
+    assert len(manifest.tokens) == 2  # the scratch server's admin and steward
+    restored = tmp_path / "restored"
+    with open_store(restored / "store") as kg:
+        restore_backup(kg, TokenStore(token_store_path(kg.path)), path, archive=restored / "submissions")
+        out = io.BytesIO()
+        kg.dump(out, RdfFormat.NQUADS)
+    dataset = Dataset()
+    dataset.parse(data=out.getvalue(), format="nquads")
+    _same({str(g.identifier): g for g in dataset.graphs() if len(g)}, _expected())
+    assert TokenStore(token_store_path(restored / "store")).verify(served.admin_token).admin
