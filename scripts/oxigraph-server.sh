@@ -9,12 +9,10 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
+server_name=oxigraph
+# shellcheck source=scripts/lib/server.sh
+source "$here/scripts/lib/server.sh"
 oxigraph="${OXIGRAPH:-$here/.venv/bin/oxigraph}"
-state="${TMPDIR:-/tmp}/boostkg-oxigraph.dir"
-
-free_port() {
-    "$here/.venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 case "${1:-}" in
 start)
@@ -22,39 +20,18 @@ start)
         echo "no oxigraph binary at $oxigraph: run .venv/bin/pip install oxigraph" >&2
         exit 1
     fi
-    port="${2:-$(free_port)}"
-    dir="${3:-$(mktemp -d "${TMPDIR:-/tmp}/boostkg-oxigraph.XXXXXX")}"
+    port="${2:-$(server_free_port)}"
+    dir="${3:-$(server_new_dir)}"
     mkdir -p "$dir/data"
-    "$oxigraph" serve --location "$dir/data" --bind "127.0.0.1:$port" --union-default-graph \
-        >"$dir/server.log" 2>&1 &
-    echo $! >"$dir/pid"
-    echo "$dir" >"$state"
-    for _ in $(seq 1 100); do
-        if curl -fs -o /dev/null "http://127.0.0.1:$port/query?query=ASK%7B%7D"; then
-            echo "oxigraph (pid $(cat "$dir/pid")) at http://127.0.0.1:$port, data in $dir"
-            echo "BOOSTKG_STORE_URL=http://127.0.0.1:$port/query"
-            echo "BOOSTKG_STORE_UPDATE_URL=http://127.0.0.1:$port/update"
-            echo "BOOSTKG_STORE_GSP_URL=http://127.0.0.1:$port/store"
-            exit 0
-        fi
-        if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
-            cat "$dir/server.log" >&2
-            exit 1
-        fi
-        sleep 0.1
-    done
-    echo "oxigraph did not answer on port $port within 10 s (log: $dir/server.log)" >&2
-    exit 1
+    server_launch "$dir" "$oxigraph" serve --location "$dir/data" --bind "127.0.0.1:$port" --union-default-graph
+    server_wait "$dir" "http://127.0.0.1:$port/query?query=ASK%7B%7D" 10 "$dir/server.log"
+    echo "oxigraph (pid $(cat "$dir/pid")) at http://127.0.0.1:$port, data in $dir"
+    echo "BOOSTKG_STORE_URL=http://127.0.0.1:$port/query"
+    echo "BOOSTKG_STORE_UPDATE_URL=http://127.0.0.1:$port/update"
+    echo "BOOSTKG_STORE_GSP_URL=http://127.0.0.1:$port/store"
     ;;
 stop)
-    dir="${2:-$(cat "$state" 2>/dev/null || true)}"
-    if [[ -z "$dir" || ! -f "$dir/pid" ]]; then
-        echo "no oxigraph server started by this script" >&2
-        exit 1
-    fi
-    kill "$(cat "$dir/pid")" 2>/dev/null || true
-    rm -f "$dir/pid"
-    echo "stopped the oxigraph server of $dir"
+    server_stop "${2:-}"
     ;;
 *)
     echo "usage: $0 start [PORT] [DIR] | stop [DIR]" >&2

@@ -11,14 +11,12 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
+server_name=virtuoso
+# shellcheck source=scripts/lib/server.sh
+source "$here/scripts/lib/server.sh"
 virtuoso="${VIRTUOSO:-$(command -v virtuoso-t || true)}"
 isql="${ISQL:-$(command -v isql-vt || true)}"
-state="${TMPDIR:-/tmp}/boostkg-virtuoso.dir"
 vad=/usr/share/virtuoso-opensource-7/vad
-
-free_port() {
-    "$here/.venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 case "${1:-}" in
 start)
@@ -26,9 +24,9 @@ start)
         echo "virtuoso-t or isql-vt not found: apt-get install -y virtuoso-opensource" >&2
         exit 1
     fi
-    dir="${2:-$(mktemp -d "${TMPDIR:-/tmp}/boostkg-virtuoso.XXXXXX")}"
-    http_port="${3:-$(free_port)}"
-    sql_port="${4:-$(free_port)}"
+    dir="${2:-$(server_new_dir)}"
+    http_port="${3:-$(server_free_port)}"
+    sql_port="${4:-$(server_free_port)}"
     mkdir -p "$dir/db"
     cat >"$dir/virtuoso.ini" <<INI
 [Database]
@@ -78,38 +76,18 @@ ResultSetMaxRows           = 10000000
 MaxQueryCostEstimationTime = 400
 MaxQueryExecutionTime      = 120
 INI
-    (cd "$dir" && exec "$virtuoso" +foreground +configfile "$dir/virtuoso.ini" >"$dir/server.log" 2>&1) &
-    echo $! >"$dir/pid"
-    echo "$dir" >"$state"
-    for _ in $(seq 1 300); do
-        if curl -fs -o /dev/null "http://127.0.0.1:$http_port/sparql?query=ASK%7B%7D"; then
-            echo "virtuoso (pid $(cat "$dir/pid")) at http://127.0.0.1:$http_port, data in $dir"
-            echo "BOOSTKG_STORE_URL=http://127.0.0.1:$http_port/sparql"
-            echo "BOOSTKG_STORE_UPDATE_URL=http://127.0.0.1:$http_port/sparql-auth"
-            echo "BOOSTKG_STORE_GSP_URL=http://127.0.0.1:$http_port/sparql-graph-crud-auth"
-            echo "BOOSTKG_STORE_USER=dba"
-            echo "BOOSTKG_STORE_PASSWORD=dba"
-            echo "VIRTUOSO_SQL_PORT=$sql_port"
-            exit 0
-        fi
-        if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
-            tail -30 "$dir/server.log" "$dir/db/virtuoso.log" >&2 || true
-            exit 1
-        fi
-        sleep 0.2
-    done
-    echo "virtuoso did not answer on port $http_port within 60 s (log: $dir/db/virtuoso.log)" >&2
-    exit 1
+    server_launch "$dir" "$virtuoso" +foreground +configfile "$dir/virtuoso.ini"
+    server_wait "$dir" "http://127.0.0.1:$http_port/sparql?query=ASK%7B%7D" 60 "$dir/server.log" "$dir/db/virtuoso.log"
+    echo "virtuoso (pid $(cat "$dir/pid")) at http://127.0.0.1:$http_port, data in $dir"
+    echo "BOOSTKG_STORE_URL=http://127.0.0.1:$http_port/sparql"
+    echo "BOOSTKG_STORE_UPDATE_URL=http://127.0.0.1:$http_port/sparql-auth"
+    echo "BOOSTKG_STORE_GSP_URL=http://127.0.0.1:$http_port/sparql-graph-crud-auth"
+    echo "BOOSTKG_STORE_USER=dba"
+    echo "BOOSTKG_STORE_PASSWORD=dba"
+    echo "VIRTUOSO_SQL_PORT=$sql_port"
     ;;
 stop)
-    dir="${2:-$(cat "$state" 2>/dev/null || true)}"
-    if [[ -z "$dir" || ! -f "$dir/pid" ]]; then
-        echo "no virtuoso server started by this script" >&2
-        exit 1
-    fi
-    kill "$(cat "$dir/pid")" 2>/dev/null || true
-    rm -f "$dir/pid"
-    echo "stopped the virtuoso server of $dir"
+    server_stop "${2:-}"
     ;;
 *)
     echo "usage: $0 start [DIR] [HTTP_PORT] [SQL_PORT] | stop [DIR]" >&2
