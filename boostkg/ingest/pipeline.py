@@ -94,25 +94,32 @@ SUFFIX_MEDIA_TYPES = {
 DATASET_CLASSES = (VOID.Dataset, DCAT.Dataset)
 
 
-READ_ATTEMPTS = 4
-"""How often a submission reads the store outside the write lock before it reads under it (each
-attempt is spoiled only by a write starting or ending while it reads)."""
+OPTIMISTIC_READS = 2
+"""How often a submission reads the store without holding writes back before it reads as a
+registered reader (which a write waits for); an optimistic reading is spoiled only by a write
+starting or ending while it reads."""
 
 
 class WriteLock:
-    """The one lock every write to the store takes, counting the writes (a sequence lock).
+    """The one lock every write to the store takes, counting the writes, and letting submissions
+    read one committed state without taking it.
 
-    ``with lock:`` is a write: the counter moves when it starts and again when it ends, so it is odd
-    while a write is under way, and a reader outside the lock that saw the same even count before
-    and after its reads knows they all saw one committed state. ``acquire()`` / ``release()`` only
-    exclude, as ``threading.Lock``'s do (for readers that must not overlap a write: lookups,
-    checkpoints), and so does :meth:`exclusive`, inside which :meth:`writing` marks the write.
+    ``with lock:`` is a write: the count moves when it starts and again when it ends (odd while one
+    is under way), so a reader outside the lock that saw the same even count before and after its
+    reads knows they all saw one committed state (an optimistic reading). A reader may also
+    register (:meth:`reading`): it waits for the write under way, if any, and the next write waits
+    for it to end; readers that come while a write waits wait for that write (so neither side waits
+    for more than one turn of the other). ``acquire()`` / ``release()`` only exclude, as
+    ``threading.Lock``'s do (for readers that must not overlap a write: lookups, checkpoints), and
+    so does :meth:`exclusive`, inside which :meth:`writing` marks the write.
     """
 
     def __init__(self) -> None:
         self._mutex = threading.Lock()
-        self._moved = threading.Condition(threading.Lock())
+        self._state = threading.Condition(threading.Lock())
         self._count = 0
+        self._readers = 0
+        self._writer_waits = False
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         return self._mutex.acquire(blocking, timeout)
@@ -125,12 +132,16 @@ class WriteLock:
 
     def __enter__(self) -> WriteLock:
         self._mutex.acquire()
-        self._step()
+        try:
+            self._start_write()
+        except BaseException:
+            self._mutex.release()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         try:
-            self._step()
+            self._end_write()
         finally:
             self._mutex.release()
 
@@ -142,17 +153,38 @@ class WriteLock:
 
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """Mark a write, inside :meth:`exclusive`."""
-        self._step()
+        """Mark a write, inside :meth:`exclusive`; it starts once registered readers are done."""
+        self._start_write()
         try:
             yield
         finally:
-            self._step()
+            self._end_write()
 
-    def _step(self) -> None:
-        with self._moved:
+    @contextmanager
+    def reading(self) -> Iterator[int]:
+        """Read one committed state outside the lock, holding the next write back; yields the count."""
+        with self._state:
+            self._state.wait_for(lambda: self._count % 2 == 0 and not self._writer_waits)
+            self._readers += 1
+            count = self._count
+        try:
+            yield count
+        finally:
+            with self._state:
+                self._readers -= 1
+                self._state.notify_all()
+
+    def _start_write(self) -> None:
+        with self._state:
+            self._writer_waits = True
+            self._state.wait_for(lambda: self._readers == 0)
+            self._writer_waits = False
             self._count += 1
-            self._moved.notify_all()
+
+    def _end_write(self) -> None:
+        with self._state:
+            self._count += 1
+            self._state.notify_all()
 
     @property
     def count(self) -> int:
@@ -161,8 +193,8 @@ class WriteLock:
 
     def settled(self) -> int:
         """Wait (without taking the lock) until no write is under way; the count then (even)."""
-        with self._moved:
-            self._moved.wait_for(lambda: self._count % 2 == 0)
+        with self._state:
+            self._state.wait_for(lambda: self._count % 2 == 0)
             return self._count
 
 
@@ -372,14 +404,14 @@ def _read_state(
 def _read_settled(
     lock: WriteLock, read: Callable[[], tuple[SubmissionRecord | None, frozenset[Triple]]]
 ) -> _Reading:
-    """``read()`` while no write is under way, outside the lock; read again if a write started or
-    ended meanwhile (its outcome, a refusal too, may rest on two states). After
-    :data:`READ_ATTEMPTS` such attempts, under the lock (still no write: readers go on).
+    """``read()`` on one committed state, outside the lock: first optimistically (read again if a
+    write started or ended meanwhile: its outcome, a refusal too, may rest on two states), after
+    :data:`OPTIMISTIC_READS` spoiled attempts as a registered reader that the next write waits for.
 
     Raises:
         What ``read`` raises, once it was raised on one committed state.
     """
-    for _ in range(READ_ATTEMPTS):
+    for _ in range(OPTIMISTIC_READS):
         count = lock.settled()
         try:
             old, context = read()
@@ -389,9 +421,9 @@ def _read_settled(
             continue  # e.g. a subject looked foreign because a replacement was half written
         if lock.count == count:
             return _Reading(count, old, context)
-    with lock.exclusive():
+    with lock.reading() as count:
         old, context = read()
-        return _Reading(lock.count, old, context)
+        return _Reading(count, old, context)
 
 
 def _validate_in(parsed: ParsedSubmission, shapes: Shapes, context: frozenset[Triple]) -> ValidationReport:

@@ -329,3 +329,72 @@ def test_a_conflict_read_before_a_commit_is_decided_again_on_the_committed_state
     assert isinstance(ioana.error, ForbiddenError)
     assert dana.outcome is not None
     assert dana.outcome.status is Status.accepted
+
+
+# --- the write lock itself ------------------------------------------------------------------------
+
+
+def test_write_lock_counts_writes_and_a_settled_reader_waits_for_the_write_under_way() -> None:
+    lock = WriteLock()
+    order: list[str] = []
+    assert lock.count == 0
+    with lock:
+        assert lock.count == 1  # odd: a write is under way
+        waiter = threading.Thread(target=lambda: order.append(f"settled at {lock.settled()}"))
+        waiter.start()
+        waiter.join(0.5)
+        order.append("write ends")
+    waiter.join(WAIT_S)
+    assert order == ["write ends", "settled at 2"]
+    with lock.exclusive():  # excludes other writers but writes nothing
+        assert lock.locked()
+        assert lock.count == 2
+    assert lock.acquire(blocking=False)
+    lock.release()
+
+
+def test_a_write_waits_for_a_registered_reading_and_later_readers_wait_for_that_write() -> None:
+    lock = WriteLock()
+    order: list[str] = []
+    reading, done = threading.Event(), threading.Event()
+
+    def reader() -> None:
+        with lock.reading() as count:
+            order.append(f"reader 1 reads at {count}")
+            reading.set()
+            done.wait(WAIT_S)
+            order.append("reader 1 done")
+
+    def writer() -> None:
+        with lock:
+            order.append("write")
+
+    def late_reader() -> None:
+        with lock.reading() as count:
+            order.append(f"reader 2 reads at {count}")
+
+    first = threading.Thread(target=reader)
+    first.start()
+    assert reading.wait(WAIT_S)
+    write = threading.Thread(target=writer)
+    write.start()
+    for _ in range(int(WAIT_S * 100)):  # until the writer holds the mutex and waits for reader 1
+        if lock._writer_waits:
+            break
+        write.join(0.01)
+    assert lock._writer_waits
+    second = threading.Thread(target=late_reader)
+    second.start()
+    second.join(0.5)
+    order.append("reader 1 released")
+    done.set()
+    for thread in (first, write, second):
+        thread.join(WAIT_S)
+        assert not thread.is_alive()
+    assert order == [
+        "reader 1 reads at 0",
+        "reader 1 released",
+        "reader 1 done",
+        "write",
+        "reader 2 reads at 2",
+    ]
