@@ -70,6 +70,8 @@ CHUNK = 1 << 20
 DATA_BYTES = 48 * 1024
 """Bytes of an archive file per ``# boostkg-data`` line (64 KiB of base64)."""
 BACKUP_ROUTE = "/admin/backup"
+QUADS_HEADER = "X-Boostkg-Quads"
+"""The response header of :data:`BACKUP_ROUTE` saying how many quads the stream will hold (progress)."""
 
 Progress = Callable[[int, int], None]
 """Called as work advances with (done, total): quads written, or bytes of the file read."""
@@ -342,6 +344,12 @@ class Snapshot:
         self.records = records
         self.archive = archive
         self._cleanup: Callable[[], None] | None = cleanup
+        try:
+            self.quads = source.triple_count()
+            """The quads the backup will hold."""
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         """Release what the snapshot holds (idempotent)."""
@@ -596,25 +604,23 @@ def download_backup(
     address = url.rstrip("/") + BACKUP_ROUTE
     checker = _Checker(Location(address))
     received = 0
+    timeout = httpx.Timeout(timeout_s, connect=10.0)
     try:
-        with (
-            httpx.stream(
-                "GET",
-                address,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=httpx.Timeout(timeout_s, connect=10.0),
-            ) as response,
-        ):
+        with httpx.stream(
+            "GET", address, headers={"Authorization": f"Bearer {token}"}, timeout=timeout
+        ) as response:
             if response.status_code != 200:
                 response.read()
                 raise _refusal(response, address)
+            quads = response.headers.get(QUADS_HEADER, "")
+            total = int(quads) if quads.isdigit() else 0
             with _writing(path) as out:
                 for chunk in response.iter_bytes(CHUNK):
                     checker.feed(chunk)
                     out.write(chunk)
                     received += len(chunk)
                     if progress is not None:
-                        progress(received, received)
+                        progress(min(checker.lines, total), total)
                 return checker.finish()
     except httpx.HTTPError as exc:
         raise StoreUnavailableError(f"backup from {address} failed after {received:,} bytes: {exc}") from exc

@@ -684,7 +684,7 @@ def backup(
             raise typer.BadParameter(
                 "--url needs an administrator's --token or --token-file", param_hint="--token"
             )
-        with _progress("backup", "bytes") as progress:
+        with _progress("backup", "quads") as progress:
             manifest = download_backup(url, token, file, progress=progress)
     else:
         settings = _settings(store)

@@ -22,7 +22,15 @@ import pytest
 from rdflib import URIRef
 
 from boostkg.auth import TokenStore, token_store_path
-from boostkg.backup import BACKUP_ROUTE, DATA_LINE, FILE_LINE, Manifest, download_backup, restore_backup
+from boostkg.backup import (
+    BACKUP_ROUTE,
+    DATA_LINE,
+    FILE_LINE,
+    QUADS_HEADER,
+    Manifest,
+    download_backup,
+    restore_backup,
+)
 from boostkg.errors import ForbiddenError, Location
 from boostkg.store import RdfFormat, open_store
 from tests.conftest import MainLoaded
@@ -150,10 +158,15 @@ def test_backups_taken_while_writes_go_on_are_each_consistent(server: Scratch, t
         deadline = time.monotonic() + 60
         while len(writer.accepted) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
+        progress: list[tuple[int, int]] = []
         for n in range(3):
             path = tmp_path / f"online-{n}.nq"
             accepted_before = len(writer.accepted)
-            manifests.append((path, download_backup(server.url, server.admin_token, path)))
+            got = download_backup(
+                server.url, server.admin_token, path, progress=lambda *at: progress.append(at)
+            )
+            assert progress[-1] == (got.quads, got.quads)
+            manifests.append((path, got))
             while len(writer.accepted) == accepted_before and time.monotonic() < deadline:
                 time.sleep(0.1)  # at least one more submission before the next backup
         token_file = tmp_path / "admin.token"
@@ -250,6 +263,7 @@ def test_a_write_during_a_backup_does_not_wait_for_it_and_is_not_in_it(big_serve
         "GET", big_server.url + BACKUP_ROUTE, headers=big_server.admin, timeout=120
     ) as response:
         assert response.status_code == 200
+        assert response.headers[QUADS_HEADER] == "200000"  # for the client's progress
         chunks = response.iter_bytes(64 * 1024)
         received += next(chunks)  # the dump is under way and waits for this client
         started = time.monotonic()

@@ -23,7 +23,7 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from boostkg.api.admin import require_admin, write_state
-from boostkg.backup import BACKUP_ROUTE, Snapshot, online_snapshot, write_backup_to
+from boostkg.backup import BACKUP_ROUTE, QUADS_HEADER, Snapshot, online_snapshot, write_backup_to
 from boostkg.errors import BoostKGError
 from boostkg.store import EmbeddedStore, RemoteStore
 
@@ -149,5 +149,6 @@ async def backup(request: Request) -> _BackupResponse:
         headers={
             "Content-Disposition": f'attachment; filename="boostkg-{stamp}.nq"',
             "Cache-Control": "no-store",
+            QUADS_HEADER: str(snapshot.quads),
         },
     )
