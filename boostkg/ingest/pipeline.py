@@ -4,9 +4,11 @@
 A submission is decided outside the write lock and committed under it. Parsing needs no store.
 What the decision reads from the store (the organisation's current submissions, the one replaced,
 the scope lookups, the validation context) is read while no write is under way, and read again if
-one started or ended meanwhile (:class:`WriteLock` counts them), so every decision rests on one
-committed state; validation then runs on what was read, without the store. A refusal (403, 404,
-409, 422) is answered from there and never waits for the write lock. An accepted submission takes
+one started or ended meanwhile (:class:`WriteLock` counts them; after two spoiled readings the
+third holds the next write back until it is done), so every decision rests on one committed state;
+validation then runs on what was read, without the store. A refusal (403, 404, 409, 422) is
+answered from there: it waits at most for a commit under way, never for the lock's queue of
+submissions and their validation. An accepted submission takes
 the lock and, if anything was written since its reading, reads the state again under it — the
 rules decide exactly as they would have for a submission that came after the other (403 for
 subjects another steward took meanwhile, 409 for a submission replaced meanwhile) — and validates
