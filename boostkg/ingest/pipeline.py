@@ -3,16 +3,15 @@
 
 A submission is decided outside the write lock and committed under it. Parsing needs no store.
 What the decision reads from the store (the organisation's current submissions, the one replaced,
-the scope lookups, the validation context) is read while no write is under way, and read again if
-one started or ended meanwhile (:class:`WriteLock` counts them; after two spoiled readings the
-third holds the next write back until it is done), so every decision rests on one committed state;
+the scope lookups, the validation context) is read while no write is under way, and the next write
+waits until it is read (:class:`WriteLock`), so every decision rests on one committed state;
 validation then runs on what was read, without the store. A refusal (403, 404, 409, 422) is
-answered from there: it waits at most for a commit under way, never for the lock's queue of
-submissions and their validation. An accepted submission takes
-the lock and, if anything was written since its reading, reads the state again under it — the
-rules decide exactly as they would have for a submission that came after the other (403 for
-subjects another steward took meanwhile, 409 for a submission replaced meanwhile) — and validates
-again only if the context it was validated in changed; then the commit, all or nothing.
+answered from there: it waits at most for one commit, never for the lock's queue of submissions
+and their validation. An accepted submission takes the lock and, if anything was written since
+its reading, reads the state again under it — the rules decide exactly as they would have for a
+submission that came after the other (403 for subjects another steward took meanwhile, 409 for a
+submission replaced meanwhile) — and validates again only if the context it was validated in
+changed; then the commit, all or nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ import json
 import re
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,7 +33,6 @@ from rdflib.namespace import DCAT, VOID
 
 from boostkg.auth import Steward
 from boostkg.errors import (
-    BoostKGError,
     ConflictError,
     ForbiddenError,
     InputError,
@@ -96,24 +94,17 @@ SUFFIX_MEDIA_TYPES = {
 DATASET_CLASSES = (VOID.Dataset, DCAT.Dataset)
 
 
-OPTIMISTIC_READS = 2
-"""How often a submission reads the store without holding writes back before it reads as a
-registered reader (which a write waits for); an optimistic reading is spoiled only by a write
-starting or ending while it reads."""
-
-
 class WriteLock:
     """The one lock every write to the store takes, counting the writes, and letting submissions
     read one committed state without taking it.
 
-    ``with lock:`` is a write: the count moves when it starts and again when it ends (odd while one
-    is under way), so a reader outside the lock that saw the same even count before and after its
-    reads knows they all saw one committed state (an optimistic reading). A reader may also
-    register (:meth:`reading`): it waits for the write under way, if any, and the next write waits
-    for it to end; readers that come while a write waits wait for that write (so neither side waits
-    for more than one turn of the other). ``acquire()`` / ``release()`` only exclude, as
-    ``threading.Lock``'s do (for readers that must not overlap a write: lookups, checkpoints), and
-    so does :meth:`exclusive`, inside which :meth:`writing` marks the write.
+    ``with lock:`` is a write; the count moves when one starts and again when it ends. A reader
+    outside the lock registers (:meth:`reading`): it waits for the write under way, if any, and the
+    next write waits for it to end; readers that come while a write waits wait for that write, so
+    neither side waits for more than one turn of the other, and a reading never sees a write half
+    done (nor a database being swapped or rolled back under it). ``acquire()`` / ``release()`` only
+    exclude, as ``threading.Lock``'s do (for readers that must not overlap a write: lookups,
+    checkpoints), and so does :meth:`exclusive`, inside which :meth:`writing` marks the write.
     """
 
     def __init__(self) -> None:
@@ -192,12 +183,6 @@ class WriteLock:
     def count(self) -> int:
         """Writes started plus writes ended."""
         return self._count
-
-    def settled(self) -> int:
-        """Wait (without taking the lock) until no write is under way; the count then (even)."""
-        with self._state:
-            self._state.wait_for(lambda: self._count % 2 == 0)
-            return self._count
 
 
 @dataclass(frozen=True)
@@ -374,16 +359,6 @@ def _archived(
         raise
 
 
-@dataclass(frozen=True)
-class _Reading:
-    """What deciding a submission read from the store: the submission it replaces and the context
-    it is validated in, as of one committed state (``count``: the write lock's count then)."""
-
-    count: int
-    old: SubmissionRecord | None
-    context: frozenset[Triple]
-
-
 def _read_state(
     store: KnowledgeStore,
     steward: Steward,
@@ -401,31 +376,6 @@ def _read_state(
     own = frozenset(r.graph for r in current) | ({old.graph} if old else frozenset())
     check_scope(store, steward, parsed.content, own_graphs=own)
     return old, frozenset(fetch_context(parsed.referenced, store=store, reference=None))
-
-
-def _read_settled(
-    lock: WriteLock, read: Callable[[], tuple[SubmissionRecord | None, frozenset[Triple]]]
-) -> _Reading:
-    """``read()`` on one committed state, outside the lock: first optimistically (read again if a
-    write started or ended meanwhile: its outcome, a refusal too, may rest on two states), after
-    :data:`OPTIMISTIC_READS` spoiled attempts as a registered reader that the next write waits for.
-
-    Raises:
-        What ``read`` raises, once it was raised on one committed state.
-    """
-    for _ in range(OPTIMISTIC_READS):
-        count = lock.settled()
-        try:
-            old, context = read()
-        except BoostKGError:
-            if lock.count == count:
-                raise
-            continue  # e.g. a subject looked foreign because a replacement was half written
-        if lock.count == count:
-            return _Reading(count, old, context)
-    with lock.reading() as count:
-        old, context = read()
-        return _Reading(count, old, context)
 
 
 def _validate_in(parsed: ParsedSubmission, shapes: Shapes, context: frozenset[Triple]) -> ValidationReport:
@@ -489,16 +439,16 @@ def submit(
     def read() -> tuple[SubmissionRecord | None, frozenset[Triple]]:
         return _read_state(store, steward, parsed, request.replaces, dataset)
 
-    reading = _read_settled(lock, read)
-    report = _validate_in(parsed, shapes, reading.context)
+    with lock.reading() as count:  # one committed state; the next write waits for this
+        old, context = read()
+    report = _validate_in(parsed, shapes, context)
     if not report.conforms:
-        raise _refuse(request, report, dataset, reading.old)
+        raise _refuse(request, report, dataset, old)
     with lock.exclusive():
-        old = reading.old
-        if lock.count != reading.count:  # written meanwhile: decide again on the state now
-            old, context = read()
-            if context != reading.context:
-                report = _validate_in(parsed, shapes, context)
+        if lock.count != count:  # written meanwhile: decide again on the state now
+            old, now_context = read()
+            if now_context != context:
+                report = _validate_in(parsed, shapes, now_context)
                 if not report.conforms:
                     raise _refuse(request, report, dataset, old)
         submission_id = new_submission_id(started)

@@ -302,11 +302,12 @@ def test_two_replacements_of_one_submission_at_once_one_wins_and_the_other_gets_
     assert statuses == {first.id: Status.replaced, ioana.outcome.id: Status.accepted}
 
 
-def test_a_conflict_read_before_a_commit_is_decided_again_on_the_committed_state(
+def test_a_commit_waits_for_a_reading_under_way_which_is_then_decided_again_under_the_lock(
     kg: PausingStore, shapes: Shapes
 ) -> None:
-    """Ioana reads while org:late is new, then Dana commits it before Ioana's reading ends: the
-    reading is spoiled (a write ended during it), read again, and refused outside the lock."""
+    """Ioana is reading while org:late is new; Dana's commit of org:late waits until that reading
+    is done (never a state half written under a reading); Ioana's decision, taken on the state
+    before Dana's commit, is taken again under the lock and refused (403), as before."""
     lock = WatchedLock()
     order: list[str] = []
     reading, go = threading.Event(), threading.Event()
@@ -321,11 +322,18 @@ def test_a_conflict_read_before_a_commit_is_decided_again_on_the_committed_state
     ioana.start()
     assert reading.wait(WAIT_S)
     dana.start()
-    dana.finish()
+    for _ in range(int(WAIT_S * 100)):  # until Dana holds the lock and waits to write
+        if lock._writer_waits:
+            break
+        dana.join(0.01)
+    assert lock._writer_waits
+    assert dana.is_alive()
+    order.append("reading released")
     go.set()
+    dana.finish()
     ioana.finish()
-    assert order == ["dana", "ioana"]
-    assert lock.holders == ["dana"]  # Ioana was refused outside the lock
+    assert order == ["reading released", "dana", "ioana"]
+    assert lock.holders == ["dana", "ioana"]
     assert isinstance(ioana.error, ForbiddenError)
     assert dana.outcome is not None
     assert dana.outcome.status is Status.accepted
@@ -334,21 +342,28 @@ def test_a_conflict_read_before_a_commit_is_decided_again_on_the_committed_state
 # --- the write lock itself ------------------------------------------------------------------------
 
 
-def test_write_lock_counts_writes_and_a_settled_reader_waits_for_the_write_under_way() -> None:
+def test_write_lock_counts_writes_and_a_reader_waits_for_the_write_under_way() -> None:
     lock = WriteLock()
     order: list[str] = []
+
+    def reader() -> None:
+        with lock.reading() as count:
+            order.append(f"reads at {count}")
+
     assert lock.count == 0
     with lock:
         assert lock.count == 1  # odd: a write is under way
-        waiter = threading.Thread(target=lambda: order.append(f"settled at {lock.settled()}"))
+        waiter = threading.Thread(target=reader)
         waiter.start()
         waiter.join(0.5)
         order.append("write ends")
     waiter.join(WAIT_S)
-    assert order == ["write ends", "settled at 2"]
+    assert order == ["write ends", "reads at 2"]
     with lock.exclusive():  # excludes other writers but writes nothing
         assert lock.locked()
         assert lock.count == 2
+        with lock.reading() as count:  # so readers go on
+            assert count == 2
     assert lock.acquire(blocking=False)
     lock.release()
 
