@@ -137,11 +137,12 @@ async def backup(request: Request) -> _BackupResponse:
     """Every quad, the submissions archive and the token register (hashes only) as of one moment
     between two writes, in the format of ``boostkg backup``. 401 without a valid token, 403 for a
     steward's token."""
-    await require_admin(request, "a backup")
+    admin = await require_admin(request, "a backup")
     state = write_state(request)
     store = cast(EmbeddedStore | RemoteStore, request.app.state.store)
     snapshot = await run_in_threadpool(online_snapshot, store, state.tokens, state.archive, state.write_lock)
     pipe = _Pipe()
+    log.info("online backup for %s (token %s): %d quads", admin.name, admin.token_id, snapshot.quads)
     threading.Thread(target=_dump, args=(snapshot, pipe), name="online-backup", daemon=True).start()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return _BackupResponse(
