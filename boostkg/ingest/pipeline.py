@@ -170,8 +170,11 @@ class WriteLock:
     def _start_write(self) -> None:
         with self._state:
             self._writer_waits = True
-            self._state.wait_for(lambda: self._readers == 0)
-            self._writer_waits = False
+            try:
+                self._state.wait_for(lambda: self._readers == 0)
+            finally:
+                self._writer_waits = False
+                self._state.notify_all()
             self._count += 1
 
     def _end_write(self) -> None:
