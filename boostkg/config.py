@@ -102,11 +102,13 @@ class Settings(BaseSettings):
         "request sent on a connection the server is closing is lost without an answer.",
     )
     http_processes: int = Field(
-        default=1,
+        default=2,
         ge=1,
         le=16,
-        description="Processes answering HTTP: 1 (the server) plus lookup processes answering bounded "
-        "SPARQL lookups from a read-only checkpoint (see boostkg/api/lookups.py).",
+        description="Processes answering HTTP: the server plus N - 1 lookup processes answering "
+        "SPARQL queries that cannot run long (bounded lookups, joins with a small proven work "
+        "bound) from a read-only checkpoint, about 90 MiB each (see boostkg/api/lookups.py). One "
+        "per core is a good start; with 1, one Python process does all HTTP work on one core.",
     )
     access_log: bool = Field(
         default=False, description="Log every HTTP request `serve` answers (costs ~5 % of a cheap query)."
