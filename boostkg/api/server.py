@@ -70,7 +70,8 @@ class _Server(uvicorn.Server):
             task.add_done_callback(self._adopting.discard)
 
         if not isinstance(self.app.state.store, EmbeddedStore):  # a remote store: nothing to checkpoint
-            logging.getLogger(__name__).warning("BOOSTKG_HTTP_PROCESSES ignored: the store is remote")
+            if "http_processes" in self.processes.settings.model_fields_set:  # set, not the default
+                logging.getLogger(__name__).warning("BOOSTKG_HTTP_PROCESSES ignored: the store is remote")
             return
         self.app.state.lookup_processes = self.processes
         self.processes.start(self.app, adopt)
