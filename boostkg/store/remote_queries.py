@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
@@ -338,11 +338,14 @@ class RemoteQueries:
         deadline = loop.time() + timeout_s
         form = self._form(job)
         accept = accept_for(job.query, job.results, job.rdf)
-        try:
-            async with asyncio.timeout_at(deadline):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise QueryTimeoutError(f"no turn to query {url} within {timeout_s:g} s") from None
+        if self._slots.locked():  # all turns taken: wait for one (a free one needs no timer)
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise QueryTimeoutError(f"no turn to query {url} within {timeout_s:g} s") from None
+        else:
+            await self._slots.acquire()
         self._running += 1
         try:
             async with asyncio.timeout_at(deadline):
@@ -375,7 +378,13 @@ class RemoteQueries:
                 )
             raise self._store.refusal(head.status, url, "a query", text, None)
         is_graph = media == job.rdf.media_type and media != job.results.value
-        return Answer(is_graph=is_graph, chunks=self._chunks(connection, head, deadline, timeout_s, url))
+        body = _Body(self._chunks(connection, head, deadline, timeout_s, url), lambda: self._cut(connection))
+        return Answer(is_graph=is_graph, chunks=body)
+
+    def _cut(self, connection: _Connection) -> None:
+        """Give up an answer none of whose body was read (its connection cannot be reused)."""
+        self._drop(connection)
+        self._release()
 
     def _release(self) -> None:
         self._running -= 1
@@ -383,7 +392,7 @@ class RemoteQueries:
 
     async def _chunks(
         self, connection: _Connection, head: _Head, deadline: float, timeout_s: float, url: str
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         done = False
         try:
             async with asyncio.timeout_at(deadline):
@@ -400,6 +409,29 @@ class RemoteQueries:
             else:  # cut off, refused by the size limit or the client went away: the rest is unread
                 self._drop(connection)
             self._release()
+
+
+class _Body:
+    """An answer's body: the chunks as they arrive; closed before its first chunk was asked for,
+    it still gives its turn and its connection back (an async generator never started would not
+    run its ``finally``)."""
+
+    def __init__(self, chunks: AsyncGenerator[bytes, None], unstarted: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._unstarted: Callable[[], None] | None = unstarted
+
+    def __aiter__(self) -> _Body:
+        return self
+
+    async def __anext__(self) -> bytes:
+        self._unstarted = None
+        return await self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        if self._unstarted is not None:
+            self._unstarted()
+            self._unstarted = None
+        await self._chunks.aclose()
 
 
 async def _read_all(connection: _Connection, head: _Head) -> bytes:

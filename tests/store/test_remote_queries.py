@@ -143,6 +143,22 @@ def test_an_answer_cut_off_frees_its_turn_and_its_connection_is_not_reused(oxigr
     assert b"https://example.org/b" in after
 
 
+def test_a_query_waiting_for_a_turn_past_its_deadline_is_a_timeout(oxigraph_data: Server) -> None:
+    big = QueryJob(
+        query=f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{BIG}> {{ ?s ?p ?o }} }}", rdf=RdfFormat.NTRIPLES
+    )
+
+    async def body(pool: RemoteQueries) -> bytes:
+        holding = await pool.run(big, timeout_s=30)  # its turn is held until its answer is read
+        with pytest.raises(QueryTimeoutError, match=r"no turn to query .* within 0\.3 s"):
+            await pool.run(QueryJob(query=SELECT_A), timeout_s=0.3)
+        assert pool.busy == 1
+        await holding.chunks.aclose()  # type: ignore[attr-defined]
+        return await _answer(pool, QueryJob(query=SELECT_A))
+
+    assert b"https://example.org/b" in _run(oxigraph_data, body, size=1)
+
+
 def test_a_malformed_query_is_a_query_error_and_the_connection_stays_usable(oxigraph_data: Server) -> None:
     async def body(pool: RemoteQueries) -> bytes:
         with pytest.raises(QueryError, match=r"refused by the SPARQL server .*\(400\)"):
