@@ -10,13 +10,23 @@ import hashlib
 import io
 import json
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from rdflib import URIRef
 
 from boostkg.auth import TokenStore, token_store_path
-from boostkg.backup import DATA_LINE, FILE_LINE, TRAILER, check_backup, restore_backup, write_backup
+from boostkg.backup import (
+    DATA_LINE,
+    FILE_LINE,
+    TRAILER,
+    check_backup,
+    download_backup,
+    restore_backup,
+    write_backup,
+)
 from boostkg.errors import AuthError, ConflictError, InputError, StoreError
 from boostkg.store import EmbeddedStore, RdfFormat, open_store
 from tests.cli_in_process import boostkg_in_process
@@ -342,3 +352,57 @@ def test_forced_restore_replaces_the_archive_and_a_late_failure_keeps_the_old_on
         assert KEPT in kg.graph_names()
     assert _files(target / "submissions") == files
     assert sorted(p.name for p in target.iterdir()) == ["store", "submissions"]
+
+
+# --- the client of a server's backup --------------------------------------------------------------
+
+
+class _Serving:
+    """An HTTP server on 127.0.0.1 answering every GET with ``body`` (status 200)."""
+
+    def __init__(self, body: bytes) -> None:
+        payload = body
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/n-quads")
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("how", ["truncated", "corrupt", "whole"])
+def test_download_keeps_only_a_whole_backup(tmp_path: Path, how: str) -> None:
+    """A stream cut short (a server stopped mid-backup) or corrupt leaves no file and no .part."""
+    path, _ = _backup_with_archive(tmp_path / "made", "archive.nq")
+    data = path.read_bytes()
+    if how == "truncated":
+        data = data[: len(data) * 2 // 3]
+    elif how == "corrupt":  # the quad's predicate changed, the manifest as it was
+        data = data.replace(b"<https://example.org/p>", b"<https://example.org/q>", 1)
+    target = tmp_path / "got" / "kg.nq.gz"
+    target.parent.mkdir()
+    with _Serving(data) as url:
+        if how == "whole":
+            manifest = download_backup(url, "bkg_any", target)
+            assert manifest.quads == 1
+            assert gzip.decompress(target.read_bytes()) == data
+            return
+        with pytest.raises(InputError, match="truncated" if how == "truncated" else "corrupt"):
+            download_backup(url, "bkg_any", target)
+    assert list(target.parent.iterdir()) == []
