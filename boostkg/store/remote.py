@@ -63,6 +63,12 @@ JOURNAL = "urn:boostkg:journal"
 """The graph recording the open unit's backups; backups are graphs under ``JOURNAL:``."""
 _OF = f"<{JOURNAL}#of>"
 _EXISTED = f"<{JOURNAL}#existed>"
+_BIG = f"<{JOURNAL}#big>"
+"""On a record: the graph is restored by chunks (its backup is a client copy, if it existed)."""
+_COPYING = f"<{JOURNAL}#copying>"
+"""On a big record: the backup is not complete yet (the graph itself is still untouched)."""
+_GARBAGE = f"<{JOURNAL}#garbage>"
+"""A record of a backup no unit needs any more, left to be emptied by chunks."""
 _NTRIPLES = "application/n-triples"
 SYSTEM_GRAPHS = frozenset(
     {
@@ -164,6 +170,9 @@ class RemoteStore:
         timeout_s: float = 30.0,
         update_timeout_s: float = 120.0,
         connect_timeout_s: float = 5.0,
+        big_graph_triples: int = 50_000,
+        delete_chunk: int = 50_000,
+        upload_chunk: int = 100_000,
     ) -> None:
         self.query_url = query_url
         self.update_url = update_url or query_url
@@ -181,8 +190,20 @@ class RemoteStore:
         self._connect_timeout_s = connect_timeout_s
         self.generation = 0
         """Moves on every write made through this object (as :class:`EmbeddedStore`'s does)."""
+        self.big_graph_triples = big_graph_triples
+        """From this many triples a graph is journalled the big way (client copy, chunked deletes)."""
+        self.delete_chunk = delete_chunk
+        """Triples one request deletes when a big graph is emptied."""
+        self.upload_chunk = upload_chunk
+        """Triples one Graph Store request uploads inside a unit (each request within the deadline)."""
         self._unit: str | None = None
         self._journalled: dict[str, str] = {}
+        self._existed: dict[str, bool] = {}
+        """Whether each graph the unit journalled existed before it."""
+        self._big: set[str] = set()
+        """The unit's graphs journalled the big way (see :meth:`_journal`)."""
+        self._copying: set[str] = set()
+        """Big graphs whose backup is still being copied (the graph itself is untouched)."""
         self._depth = 0
         self._interrupted = False
         """A unit's closing request (commit or rollback) could not reach the server: its records are
@@ -417,24 +438,138 @@ class RemoteStore:
             response.read()
 
     def _journal(self, graphs: Iterable[str]) -> None:
-        """Inside a unit: back up each graph not yet backed up, before the unit writes to it."""
+        """Inside a unit: back up each graph not yet backed up, before the unit writes to it.
+
+        A graph of fewer than :attr:`big_graph_triples` triples is backed up by one update (the
+        record and a ``COPY``). A bigger one is copied by this client instead (a Graph Store ``GET``
+        and a bulk upload, seconds where Oxigraph's ``COPY`` of CORDIS outlasts the deadline): the
+        record says ``copying`` until the copy is complete and counted, so a crash before then
+        leaves the graph untouched and the partial copy is garbage.
+        """
         if self._unit is None:
             return
         fresh = [g for g in dict.fromkeys(graphs) if g not in self._journalled and not g.startswith(JOURNAL)]
         if not fresh:
             return
         existing = self._existing(fresh)
+        sizes = self._sizes(sorted(existing)) if existing else {}
         parts = []
+        big: list[tuple[str, str]] = []
         for graph in fresh:
             backup = f"{JOURNAL}:{self._unit}:{len(self._journalled)}"
             self._journalled[graph] = backup
+            self._existed[graph] = graph in existing
             existed = "true" if graph in existing else "false"
-            parts.append(
-                f"INSERT DATA {{ GRAPH <{JOURNAL}> {{ <{backup}> {_OF} <{graph}> ; {_EXISTED} {existed} }} }}"
-            )
-            if graph in existing:
+            record = f"<{backup}> {_OF} <{graph}> ; {_EXISTED} {existed}"
+            if sizes.get(graph, 0) >= self.big_graph_triples:
+                big.append((graph, backup))
+                self._big.add(graph)
+                self._copying.add(graph)
+                record += f" ; {_BIG} true ; {_COPYING} true"
+            elif graph in existing:
                 parts.append(f"COPY <{graph}> TO <{backup}>")
+            parts.insert(0, f"INSERT DATA {{ GRAPH <{JOURNAL}> {{ {record} }} }}")
         self._post_update(" ;\n".join(parts))
+        for graph, backup in big:
+            self._copy(graph, backup, expected=sizes[graph])
+            self._post_update(f"DELETE DATA {{ GRAPH <{JOURNAL}> {{ <{backup}> {_COPYING} true }} }}")
+            self._copying.discard(graph)
+
+    def _mark_big(self, graph: str, triples: int) -> None:
+        """Before ``triples`` are uploaded to a graph the unit journalled the small way: from
+        :attr:`big_graph_triples` on, record that a rollback must empty it by chunks."""
+        if self._unit is None or graph not in self._journalled or graph in self._big:
+            return
+        if triples < self.big_graph_triples:
+            return
+        self._post_update(
+            f"INSERT DATA {{ GRAPH <{JOURNAL}> {{ <{self._journalled[graph]}> {_BIG} true }} }}"
+        )
+        self._big.add(graph)
+
+    def _sizes(self, graphs: Sequence[str]) -> dict[str, int]:
+        """The triple counts of ``graphs`` (one query; a graph without triples is left out)."""
+        values = " ".join(f"<{g}>" for g in graphs)
+        rows = self._json(
+            f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} "
+            "GROUP BY ?g",
+            dataset=False,
+        )
+        return {
+            b["g"]["value"]: int(b["n"]["value"])
+            for b in rows["results"]["bindings"]  # type: ignore[index]
+            if "g" in b and "n" in b
+        }
+
+    def _copy(self, source: str, target: str, *, expected: int | None = None) -> None:
+        """Copy graph ``source`` into the empty graph ``target`` through this client: downloaded as
+        N-Triples (a Graph Store ``GET``, or a ``CONSTRUCT`` without a Graph Store endpoint) and
+        uploaded in one bulk request (each triple a transactional insert in a ``COPY``).
+
+        Raises:
+            StoreError: ``target`` did not end up with ``expected`` triples (e.g. a server cutting
+                the download short).
+        """
+        with tempfile.TemporaryFile() as spool:
+            if self.gsp_url:
+                with self._request(
+                    "GET",
+                    self.gsp_url,
+                    what=f"the download of {source}",
+                    params={"graph": source},
+                    headers={"Accept": _NTRIPLES},
+                    timeout_s=self._update_timeout_s,
+                ) as response:
+                    for chunk in response.iter_bytes(_CHUNK):
+                        spool.write(chunk)
+            else:
+                select = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{source}> {{ ?s ?p ?o }} }}"
+                ox.serialize(
+                    (
+                        ox.Triple(q.subject, q.predicate, q.object)
+                        for q in self._quads_of(select, dataset=False)
+                    ),
+                    spool,
+                    ox.RdfFormat.N_TRIPLES,
+                )
+            spool.seek(0)
+            self._upload(target, spool, replace=False, journalled=True)
+        if expected is not None:
+            copied = self.triple_count(URIRef(target))
+            if copied != expected:
+                raise StoreError(
+                    f"copying {source} to {target} on {self.query_url} gave {copied} triples, not {expected}"
+                )
+
+    def _empty(self, graph: str) -> None:
+        """Delete every triple of ``graph`` in requests of :attr:`delete_chunk` triples, then the
+        graph: Oxigraph drops a graph at ~15,000 triples a second in one transaction (a minute for
+        CORDIS, past the update deadline), and deletes 50,000-triple chunks at ~30,000 a second.
+
+        Raises:
+            StoreError: a chunk deleted nothing (the server ignores the subquery's LIMIT or refuses
+                to delete some triples).
+        """
+        left = self._sizes([graph]).get(graph, 0)
+        while left:
+            self._post_update(
+                f"DELETE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} WHERE {{ {{ SELECT ?s ?p ?o "
+                f"WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }} LIMIT {self.delete_chunk} }} }}"
+            )
+            now = self._sizes([graph]).get(graph, 0)
+            if now >= left:
+                raise StoreError(
+                    f"deleting triples of {graph} on {self.query_url} made no progress ({now} left)"
+                )
+            left = now
+        self._post_update(f"DROP SILENT GRAPH <{graph}>")
+
+    def _drop(self, graph: str) -> None:
+        """Drop ``graph``: by chunks if the unit journalled it the big way, in one update otherwise."""
+        if graph in self._big:
+            self._empty(graph)
+        else:
+            self._post_update(f"DROP SILENT GRAPH <{graph}>")
 
     @contextmanager
     def atomic(self, label: str = "write") -> Iterator[None]:
@@ -462,16 +597,56 @@ class RemoteStore:
 
     def _finish(self, *, commit: bool) -> None:
         journalled, self._journalled, self._unit = self._journalled, {}, None
+        big, existed, copying = self._big, self._existed, self._copying
+        self._big, self._existed, self._copying = set(), {}, set()
         if not journalled or self._client is None:
             return  # closed inside a unit: its records stay in the server, the next open rolls it back
         try:
-            self._post_update(self._closing_update(journalled, commit=commit, existed=None))
+            if commit:
+                # The commit point: one update drops the small backups and their records and turns
+                # the big backups' records into garbage records; the big backups are emptied after.
+                self._post_update(self._closing_update(journalled, commit=True, big=big))
+                self._collect([journalled[g] for g in big])
+                return
+            small = {g: b for g, b in journalled.items() if g not in big}
+            if small:
+                self._post_update(self._closing_update(small, commit=False, big=set()))
+            for graph in big:
+                self._restore(graph, journalled[graph], existed=existed[graph], copying=graph in copying)
         except StoreError:
             # The server died or went away mid-unit: its records stay there. Whoever opens a store
             # on it next rolls them back, and so does this object before its next request: a
             # long-running server (the API) must not show the half-written unit once it is back.
             self._interrupted = True
             raise
+
+    def _restore(self, graph: str, backup: str, *, existed: bool, copying: bool) -> None:
+        """Roll back a graph journalled the big way: empty it by chunks, refill it from its backup
+        (unless the backup was still being made: the graph was not touched then), and only then
+        mark the backup garbage. A crash in between leaves the record, and the next open repeats
+        the whole restore."""
+        if not copying:
+            self._empty(graph)
+            if existed:
+                self._copy(backup, graph)
+        self._post_update(
+            f"DELETE WHERE {{ GRAPH <{JOURNAL}> {{ <{backup}> ?p ?o }} }} ;\n"
+            f"INSERT DATA {{ GRAPH <{JOURNAL}> {{ <{backup}> {_GARBAGE} true }} }}"
+        )
+        self._collect([backup])
+
+    def _collect(self, backups: Iterable[str]) -> None:
+        """Empty garbage backups by chunks and forget their records. A failure is only logged: the
+        unit is already closed, and the next open collects what is left."""
+        for backup in backups:
+            try:
+                self._empty(backup)
+                self._post_update(f"DELETE WHERE {{ GRAPH <{JOURNAL}> {{ <{backup}> ?p ?o }} }}")
+            except StoreError as exc:
+                log.warning(
+                    "store %s: backup %s left for the next open to remove: %s", self.query_url, backup, exc
+                )
+                return
 
     @property
     def rollback_pending(self) -> bool:
@@ -494,9 +669,17 @@ class RemoteStore:
             raise
 
     @staticmethod
-    def _closing_update(journalled: dict[str, str], *, commit: bool, existed: dict[str, bool] | None) -> str:
+    def _closing_update(
+        journalled: dict[str, str], *, commit: bool, big: set[str], existed: dict[str, bool] | None = None
+    ) -> str:
+        """One update closing the unit: commit drops the backups (a big one's record becomes a
+        garbage record, emptied after); rollback puts the small backups back (``MOVE``)."""
         parts = []
         for graph, backup in journalled.items():
+            if graph in big:
+                parts.append(f"DELETE WHERE {{ GRAPH <{JOURNAL}> {{ <{backup}> ?p ?o }} }}")
+                parts.append(f"INSERT DATA {{ GRAPH <{JOURNAL}> {{ <{backup}> {_GARBAGE} true }} }}")
+                continue
             if not commit:
                 parts.append(f"DROP SILENT GRAPH <{graph}>")
                 if existed is None or existed.get(graph, True):
@@ -506,17 +689,28 @@ class RemoteStore:
         return " ;\n".join(parts)
 
     def _recover(self) -> str | None:
-        """Roll back a unit that died with its process (its records are still in the server)."""
-        rows = self.select(
-            "SELECT ?backup ?graph ?existed WHERE "
-            f"{{ GRAPH <{JOURNAL}> {{ ?backup {_OF} ?graph ; {_EXISTED} ?existed }} }}"
-        )
+        """Roll back a unit that died with its process (its records are still in the server), and
+        empty the backups a closed unit left as garbage."""
+        rows = self.select(f"SELECT ?b ?p ?o WHERE {{ GRAPH <{JOURNAL}> {{ ?b ?p ?o }} }}")
         if not rows:
             return None
-        journalled = {str(r["graph"]): str(r["backup"]) for r in rows}
-        existed = {str(r["graph"]): str(r["existed"]) in ("true", "1") for r in rows}
-        self._post_update(self._closing_update(journalled, commit=False, existed=existed))
-        message = f"rolled back an interrupted write to {len(journalled)} graph(s)"
+        records: dict[str, dict[str, str]] = {}
+        for r in rows:
+            records.setdefault(str(r["b"]), {})[str(r["p"]).rsplit("#", 1)[-1]] = str(r["o"])
+        yes = ("true", "1")
+        garbage = [b for b, fields in records.items() if "of" not in fields]
+        small = {f["of"]: b for b, f in records.items() if "of" in f and f.get("big") not in yes}
+        big = {f["of"]: b for b, f in records.items() if "of" in f and f.get("big") in yes}
+        existed = {f["of"]: f.get("existed") in yes for f in records.values() if "of" in f}
+        if small:
+            self._post_update(self._closing_update(small, commit=False, big=set(), existed=existed))
+        for graph, backup in big.items():
+            copying = records[backup].get("copying") in yes
+            self._restore(graph, backup, existed=existed[graph], copying=copying)
+        self._collect(garbage)
+        if not small and not big:
+            return None
+        message = f"rolled back an interrupted write to {len(small) + len(big)} graph(s)"
         log.warning("store %s: %s", self.query_url, message)
         return message
 
@@ -580,33 +774,41 @@ class RemoteStore:
         spool.seek(0)
         return spool
 
-    def _gsp_params(self, graph: str) -> dict[str, str]:
+    def _gsp_params(self, graph: str, *, journalled: bool) -> dict[str, str]:
         """``?graph=``, plus Oxigraph's ``no_transaction`` (its bulk loader: a million triples in
         10 s instead of 41 s): not atomic by itself, but every upload runs inside a unit whose
         journal already holds the graph's backup, so a failure or crash is still rolled back."""
         params = {"graph": graph}
-        if (self._server or "").lower().startswith("oxigraph") and self._unit is not None:
+        if (self._server or "").lower().startswith("oxigraph") and journalled:
             params["no_transaction"] = ""
         return params
 
-    def _upload(self, graph: str, data: IO[bytes], *, replace: bool) -> None:
+    def _upload(self, graph: str, data: IO[bytes], *, replace: bool, journalled: bool = False) -> None:
         """Send N-Triples to ``graph``: one Graph Store request (PUT replaces, POST adds), or, without
-        a Graph Store endpoint, ``INSERT DATA`` requests of :data:`_INSERT_BATCH` triples."""
+        a Graph Store endpoint, ``INSERT DATA`` requests of :data:`_INSERT_BATCH` triples. A graph
+        the unit journalled the big way is emptied by chunks first instead of replaced in one go.
+        ``journalled``: a journal record covers this write even outside a unit (a restore)."""
         self.generation += 1
+        journalled = journalled or self._unit is not None
+        if replace and graph in self._big:
+            self._empty(graph)
+            replace = False
         if self.gsp_url:
             body = data.read()
-            method = "PUT" if replace else "POST"
-            with self._request(
-                method,
-                self.gsp_url,
-                what=f"the upload to {graph}",
-                params=self._gsp_params(graph),
-                content=body,
-                headers={"Content-Type": _NTRIPLES},
-                parse_source=graph,
-                timeout_s=self._update_timeout_s,
-            ) as response:
-                response.read()
+            self._mark_big(graph, body.count(b"\n"))
+            for index, part in enumerate(self._parts(body, journalled=journalled)):
+                method = "PUT" if replace and index == 0 else "POST"
+                with self._request(
+                    method,
+                    self.gsp_url,
+                    what=f"the upload to {graph}",
+                    params=self._gsp_params(graph, journalled=journalled),
+                    content=part,
+                    headers={"Content-Type": _NTRIPLES},
+                    parse_source=graph,
+                    timeout_s=self._update_timeout_s,
+                ) as response:
+                    response.read()
             return
         lines = (line.decode("utf-8") for line in data if line.strip())
         first = True
@@ -614,12 +816,29 @@ class RemoteStore:
             batch = list(itertools.islice(lines, _INSERT_BATCH))
             if not batch and not first:
                 return
+            if len(batch) == _INSERT_BATCH:
+                self._mark_big(graph, self.big_graph_triples)  # unknown size: assume big
             prefix = f"DROP SILENT GRAPH <{graph}> ;\n" if replace and first else ""
             body_text = "".join(batch)
             self._post_update(f"{prefix}INSERT DATA {{ GRAPH <{graph}> {{\n{body_text}}} }}")
             first = False
             if not batch:
                 return
+
+    def _parts(self, body: bytes, *, journalled: bool) -> Iterator[bytes]:
+        """``body`` (N-Triples) in requests of :attr:`upload_chunk` triples inside a unit (the
+        journal makes the whole upload all-or-nothing), in one request outside one. Every line that
+        may hold a blank node goes in one last request, so each blank node stays one node."""
+        if not journalled or body.count(b"\n") <= self.upload_chunk:
+            yield body
+            return
+        lines = body.splitlines(keepends=True)
+        blank = [line for line in lines if b"_:" in line]
+        plain = [line for line in lines if b"_:" not in line] if blank else lines
+        for start in range(0, len(plain), self.upload_chunk):
+            yield b"".join(plain[start : start + self.upload_chunk])
+        if blank:
+            yield b"".join(blank)
 
     def replace_graph(
         self, graph: URIRef, source: Path | bytes, rdf_format: RdfFormat, *, base_iri: str | None = None
@@ -655,7 +874,7 @@ class RemoteStore:
         local: ox.Store | None = None
         with tempfile.TemporaryFile() as spool, self.atomic(label=f"derive {graph}"):
             self._journal([str(graph)])
-            self._post_update(f"DROP SILENT GRAPH <{graph}>")
+            self._drop(str(graph))
             for query in queries:
                 if local is None:
                     try:
@@ -697,7 +916,7 @@ class RemoteStore:
 
     def drop_graph(self, graph: URIRef) -> None:
         self._journal([str(graph)])
-        self._post_update(f"DROP SILENT GRAPH <{graph}>")
+        self._drop(str(graph))
 
     def load_into(
         self,
