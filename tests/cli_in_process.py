@@ -7,9 +7,9 @@ point here gives the same coverage. Each command family keeps at least one real 
 tests/test_cli.py, tests/test_cli_errors.py and tests/api/test_steward_cli.py (entry point,
 process exit status, locking between processes).
 
-``boostkg.cli`` is re-executed before each run (``importlib.reload``, ~10 ms) so its module-level
-state (the Typer app, the rich consoles reading COLUMNS/NO_COLOR/TERM) is built in the command's
-environment, as at a process start.
+The ``boostkg.cli`` package is re-executed before each run (``importlib.reload``, ~10 ms) so its
+module-level state (the rich consoles reading COLUMNS/NO_COLOR/TERM, the Typer app) is built in the
+command's environment, as at a process start.
 """
 
 from __future__ import annotations
@@ -40,6 +40,15 @@ def _text(stream: io.TextIOWrapper) -> str:
     return raw.getvalue().decode("utf-8")
 
 
+def _reloaded_cli() -> types.ModuleType:
+    """``boostkg.cli`` re-executed: first its session (the consoles), then each command module (so
+    they bind the new consoles), then the package, which builds the app from them."""
+    importlib.reload(boostkg.cli.session)
+    for name in sorted(n for n in sys.modules if n.startswith("boostkg.cli.") and n != "boostkg.cli.session"):
+        importlib.reload(sys.modules[name])
+    return importlib.reload(boostkg.cli)
+
+
 def boostkg_in_process(
     *args: str | Path, cwd: Path, env: Mapping[str, str] | None = None, columns: int = 200
 ) -> subprocess.CompletedProcess[str]:
@@ -61,7 +70,7 @@ def boostkg_in_process(
         mp.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
         mp.setattr(sys, "stdout", stdout)
         mp.setattr(sys, "stderr", stderr)
-        cli = importlib.reload(boostkg.cli)
+        cli = _reloaded_cli()
         try:
             cli.run()
             code: int = 0
