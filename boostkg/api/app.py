@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.requests import Request
 
 import boostkg
 from boostkg.api import observability, openapi, problems, security
-from boostkg.api.admin import committed_snapshots
+from boostkg.api.admin import committed_snapshots, write_state
 from boostkg.api.lookups import PublishWrites
 from boostkg.api.planning import keep_degrees
 from boostkg.api.routes import (
@@ -55,7 +56,13 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.lookup_runner = _no_lookups
         await workers.start()
         app.state.query_workers = workers
-        planning = asyncio.create_task(keep_degrees(store)) if isinstance(store, EmbeddedStore) else None
+        planning = (
+            asyncio.create_task(
+                keep_degrees(store, write_state(Request({"type": "http", "app": app})).write_lock)
+            )
+            if isinstance(store, EmbeddedStore)
+            else None
+        )
         try:
             yield
         finally:

@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Protocol
 
 from boostkg.errors import StoreError
 from boostkg.store import EmbeddedStore
+from boostkg.store.embedded import measure_degrees
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +26,18 @@ QUIET_S = 2.0
 POLL_S = 0.5
 
 
-async def keep_degrees(store: EmbeddedStore, quiet_s: float = QUIET_S) -> None:
-    """Run until cancelled: measure the bounds whenever they are stale and the store is quiet."""
+class Lock(Protocol):
+    """The app's write lock, as far as this task uses it."""
+
+    def acquire(self, blocking: bool = ..., timeout: float = ...) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+async def keep_degrees(store: EmbeddedStore, write_lock: Lock, quiet_s: float = QUIET_S) -> None:
+    """Run until cancelled: measure the bounds whenever they are stale and the store is quiet. The
+    checkpoint they are measured on is taken under ``write_lock`` (no write, and so no database
+    swap, can run at that moment); the measuring runs in a thread on that checkpoint."""
     seen = store.generation
     since = time.monotonic()
     while True:
@@ -35,14 +47,20 @@ async def keep_degrees(store: EmbeddedStore, quiet_s: float = QUIET_S) -> None:
         if store.generation != seen:
             seen, since = store.generation, time.monotonic()
             continue
-        if time.monotonic() - since < quiet_s:
+        if time.monotonic() - since < quiet_s or not write_lock.acquire(blocking=False):
             continue
         started = time.monotonic()
         try:
-            kept = await asyncio.to_thread(store.refresh_degrees)
-        except (StoreError, OSError) as exc:  # a closed store or a full disk: try again later
+            try:
+                generation, checkpoint = store.degrees_checkpoint()
+            finally:
+                write_lock.release()
+            degrees = await asyncio.to_thread(measure_degrees, checkpoint, generation)
+        except (StoreError, OSError) as exc:  # a full disk, a closed store: try again later
             log.warning("could not measure the store's fan-out bounds: %s", exc)
             since = time.monotonic()
             continue
-        if kept:
-            log.info("fan-out bounds measured in %.1f s (generation %d)", time.monotonic() - started, seen)
+        if store.keep_degrees(degrees):
+            log.info(
+                "fan-out bounds measured in %.1f s (generation %d)", time.monotonic() - started, generation
+            )

@@ -140,6 +140,32 @@ class _BoundedBuffer:
         return None
 
 
+def measure_degrees(checkpoint: Path, generation: int) -> planner.Degrees:
+    """The fan-out bounds of a checkpoint (:data:`~boostkg.store.planner.DEGREE_QUERIES`, a few
+    seconds per million quads; pyoxigraph lets other threads run meanwhile); the checkpoint is
+    removed afterwards.
+
+    Raises:
+        StoreError: the checkpoint cannot be read.
+    """
+    try:
+        db = ox.Store.read_only(str(checkpoint))
+        rows: dict[str, planner.Rows] = {}
+        for name, text in planner.DEGREE_QUERIES.items():
+            result = cast(ox.QuerySolutions, db.query(text))
+            variables = [v.value for v in result.variables]
+            rows[name] = [
+                {v: cast(ox.Literal | ox.NamedNode, row[v]).value for v in variables if row[v] is not None}
+                for row in result
+            ]
+        del db
+    except OSError as exc:
+        raise StoreError(f"cannot measure the store's checkpoint {checkpoint}: {exc}") from exc
+    finally:
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    return planner.degrees_from_rows(generation, rows)
+
+
 def degrees_file_name(generation: int) -> str:
     """Where (in the readers' folder) the fan-out bounds of one generation are kept."""
     return f"degrees-g{generation}.json"
@@ -338,26 +364,36 @@ class EmbeddedStore:
         return degrees if degrees is not None and degrees.generation == self.generation else None
 
     def refresh_degrees(self) -> bool:
-        """Measure the fan-out bounds (a few seconds per million quads; safe off the event loop, as
-        pyoxigraph lets other threads run) and keep them if no write happened meanwhile; they are
-        also written beside the readers' checkpoints (``degrees-g<generation>.json``) for the
-        lookup processes. Whether they were kept."""
+        """Measure the fan-out bounds now and keep them (:meth:`degrees_checkpoint`, then
+        :func:`measure_degrees`, then :meth:`keep_degrees`); whether they were kept. Call it where no
+        write runs at once (the server measures in the background instead: api/planning.py)."""
+        generation, checkpoint = self.degrees_checkpoint()
+        return self.keep_degrees(measure_degrees(checkpoint, generation))
+
+    def degrees_checkpoint(self) -> tuple[int, Path]:
+        """A private checkpoint of the database to measure the fan-out bounds on, and the
+        generation it holds. Take it while no write is under way (a write may swap the database);
+        the measuring itself then never touches the live database and may run alongside writes."""
         generation = self.generation
-        rows: dict[str, planner.Rows] = {}
-        for name, text in planner.DEGREE_QUERIES.items():
-            result = self._db.query(text)
-            variables = [v.value for v in cast(ox.QuerySolutions, result).variables]
-            rows[name] = [
-                {v: cast(ox.Literal | ox.NamedNode, row[v]).value for v in variables if row[v] is not None}
-                for row in cast(ox.QuerySolutions, result)
-            ]
-        if self.generation != generation:
+        target = self.path / READERS_DIR / f"measure-g{generation}-{uuid.uuid4().hex[:8]}"
+        target.parent.mkdir(exist_ok=True)
+        try:
+            self._db.backup(str(target))
+        except OSError as exc:
+            shutil.rmtree(target, ignore_errors=True)
+            raise StoreError(f"cannot checkpoint the store to measure it: {exc}") from exc
+        return generation, target
+
+    def keep_degrees(self, degrees: planner.Degrees) -> bool:
+        """Keep bounds measured at the current generation (also written beside the readers'
+        checkpoints, ``degrees-g<generation>.json``, for the lookup processes); bounds of an
+        older generation are dropped. Whether they were kept."""
+        if degrees.generation != self.generation:
             return False
-        degrees = planner.degrees_from_rows(generation, rows)
         self.degrees = degrees
         folder = self.path / READERS_DIR
         folder.mkdir(exist_ok=True)
-        target = folder / degrees_file_name(generation)
+        target = folder / degrees_file_name(degrees.generation)
         partial = target.with_suffix(".partial")
         partial.write_text(json.dumps(degrees.to_json()), encoding="utf-8")
         partial.replace(target)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rdflib import URIRef
 
 from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat
-from boostkg.store.embedded import READERS_DIR
+from boostkg.store.embedded import READERS_DIR, measure_degrees
 from boostkg.store.planner import Degrees, Pattern, shape, work_bound
 from boostkg.store.snapshot import SnapshotReader
 
@@ -224,3 +224,22 @@ def test_a_bound_is_never_below_the_rows(
         assert rows <= bound
     finally:
         store.close()
+
+
+def test_measuring_never_holds_the_live_database(store: EmbeddedStore) -> None:
+    """The bounds are measured on a private checkpoint: an update that swaps the database in
+    between (update_isolated) neither fails nor is seen, and bounds of the older state are dropped."""
+    generation, checkpoint = store.degrees_checkpoint()
+    with store.atomic("update"):
+        store.update_isolated(
+            f"INSERT DATA {{ GRAPH <{G}> {{ <{EX}hub> <{EX}has> <{EX}new> }} }}", timeout_s=60
+        )
+    measured = measure_degrees(checkpoint, generation)
+    assert not checkpoint.exists()
+    assert measured.out[EX + "has"] == 50  # the state before the update
+    assert not store.keep_degrees(measured)
+    assert store.current_degrees() is None
+    assert store.refresh_degrees()
+    fresh = store.current_degrees()
+    assert fresh is not None
+    assert fresh.out[EX + "has"] == 51
