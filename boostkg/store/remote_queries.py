@@ -19,6 +19,7 @@ a 401 challenge is answered with.
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator
 from dataclasses import dataclass
@@ -27,13 +28,17 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from boostkg.errors import QueryError, QueryTimeoutError, StoreUnavailableError
-from boostkg.store.remote import RemoteStore, accept_for
+from boostkg.store.base import RdfFormat, ResultFormat
+from boostkg.store.lexer import scan
+from boostkg.store.remote import RemoteStore
 from boostkg.store.workers import Answer, QueryJob
 
 _CHUNK = 64 * 1024
 _HEAD_LIMIT = 64 * 1024
 """Longest response head accepted from the server (the stream reader's buffer limit)."""
 _FORM = "application/x-www-form-urlencoded"
+_ENCODED = re.compile(r"query=[A-Za-z0-9%+._~!$'()*,;:@/?=-]*")
+"""A client's ``query=`` parameter that can go to the server as it is (nothing to escape)."""
 GET_MAX = 2000
 """Longest URL-encoded parameters sent in a GET's URL (longer: a form POST); Oxigraph spends about
 10 % less CPU on a GET than on the same query POSTed as a form."""
@@ -181,6 +186,7 @@ class RemoteQueries:
         self._join = "&" if url.query else "?"
         self._host_header = url.netloc.rpartition("@")[2].encode("idna").decode("ascii")
         self._started = False
+        self._base = ("", "")
 
     async def start(self) -> None:
         """Ready the pool (connections are opened as queries need them)."""
@@ -199,17 +205,28 @@ class RemoteQueries:
         """Queries under way on the server now."""
         return self._running
 
-    def _form(self, job: QueryJob) -> dict[str, str | list[str]]:
+    def _params(self, job: QueryJob, query_params: str | None) -> str:
+        """The protocol's parameters for ``job``, URL-encoded (``query_params``: its ``query=``
+        parameter as the client encoded it, used as it is).
+
+        Raises:
+            QueryError: the job names the unnamed graph, which a remote store does not have.
+        """
         if "" in (job.default_graphs or ()) or "" in (job.named_graphs or ()):
             raise QueryError("a remote store has no unnamed graph of its own to query; name a graph")
-        form: dict[str, str | list[str]] = {"query": job.query}
-        if job.default_graphs is not None:
-            form["default-graph-uri"] = list(job.default_graphs)
-        if job.named_graphs is not None:
-            form["named-graph-uri"] = list(job.named_graphs)
+        if query_params is not None and _ENCODED.fullmatch(query_params):
+            params = query_params
+        else:
+            params = urlencode({"query": job.query})
+        if job.default_graphs:
+            params += "&" + urlencode({"default-graph-uri": job.default_graphs}, doseq=True)
+        if job.named_graphs:
+            params += "&" + urlencode({"named-graph-uri": job.named_graphs}, doseq=True)
         if job.base_iri:
-            form["base-uri"] = job.base_iri
-        return form
+            if job.base_iri != self._base[0]:  # the endpoint's own URL: the same every time
+                self._base = (job.base_iri, urlencode({"base-uri": job.base_iri}))
+            params += "&" + self._base[1]
+        return params
 
     def _request(self, params: str, accept: str) -> bytes:
         """The request for the protocol's ``params`` (URL-encoded), without credentials: a GET when
@@ -273,16 +290,13 @@ class RemoteQueries:
             self._drop(connection)
             raise
 
-    async def _send_with_auth(
-        self, form: dict[str, str | list[str]], accept: str
-    ) -> tuple[_Connection, _Head]:
+    async def _send_with_auth(self, params: str, accept: str) -> tuple[_Connection, _Head]:
         """:meth:`_send` with the credentials the store's auth adds, answering its 401 challenges.
 
         Raises:
             OSError: the server cannot be reached or broke off.
         """
         auth = self._store.auth
-        params = urlencode(form, doseq=True)
         if auth is None:
             return await self._send(self._request(params, accept))
         if len(params) <= GET_MAX:
@@ -321,8 +335,14 @@ class RemoteQueries:
         else:
             self._drop(connection)
 
-    async def run(self, job: QueryJob, *, timeout_s: float) -> Answer:
+    async def run(
+        self, job: QueryJob, *, timeout_s: float, form: str | None = None, query_params: str | None = None
+    ) -> Answer:
         """Send ``job`` to the server; return once its response has started, with its bytes to come.
+
+        A caller that has scanned the query already may give its ``form`` (SELECT, CONSTRUCT...),
+        and one that received it URL-encoded its ``query=`` parameter as ``query_params`` (both must
+        be those of ``job.query``): neither is then worked out again.
 
         Raises:
             QueryError: the server refused the query (malformed, unsupported format).
@@ -336,8 +356,8 @@ class RemoteQueries:
             await asyncio.to_thread(self._store.roll_back_interrupted)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        form = self._form(job)
-        accept = accept_for(job.query, job.results, job.rdf)
+        params = self._params(job, query_params)
+        accept = _accept(form if form is not None else scan(job.query).form, job.results, job.rdf)
         if self._slots.locked():  # all turns taken: wait for one (a free one needs no timer)
             try:
                 async with asyncio.timeout_at(deadline):
@@ -349,7 +369,7 @@ class RemoteQueries:
         self._running += 1
         try:
             async with asyncio.timeout_at(deadline):
-                connection, head = await self._send_with_auth(form, accept)
+                connection, head = await self._send_with_auth(params, accept)
         except TimeoutError:
             self._release()
             raise QueryTimeoutError(
@@ -409,6 +429,16 @@ class RemoteQueries:
             else:  # cut off, refused by the size limit or the client went away: the rest is unread
                 self._drop(connection)
             self._release()
+
+
+def _accept(form: str | None, results: ResultFormat, rdf: RdfFormat) -> str:
+    """The ``Accept`` header for a query of ``form``, as :func:`~boostkg.store.remote.accept_for`
+    chooses it from the query's text."""
+    if form in ("CONSTRUCT", "DESCRIBE"):
+        return rdf.media_type
+    if form in ("SELECT", "ASK"):
+        return results.value
+    return f"{results.value}, {rdf.media_type};q=0.9"
 
 
 class _Body:

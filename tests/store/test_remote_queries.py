@@ -9,6 +9,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -252,3 +253,36 @@ def test_digest_credentials_are_answered(virtuoso: Server) -> None:
     refused = Server(virtuoso.update_url, virtuoso.update_url, None, virtuoso.user, "not-the-password")
     with pytest.raises(StoreError, match=r"refused the credentials .*\(401\)"):
         _run(refused, lambda pool: _answer(pool, job))
+
+
+def test_the_callers_scan_and_encoding_are_used_and_unsafe_encodings_are_not(oxigraph_data: Server) -> None:
+    job = QueryJob(query=SELECT_A, base_iri="http://localhost:8000/sparql")
+
+    async def body(pool: RemoteQueries) -> list[bytes]:
+        plain = await _answer(pool, job)
+        given = await pool.run(job, timeout_s=30, form="SELECT", query_params=urlencode({"query": SELECT_A}))
+        injected = await pool.run(job, timeout_s=30, query_params="query=ASK%7B%7D HTTP/1.1\r\nX: y")
+        return [plain, *[b"".join([c async for c in a.chunks]) for a in (given, injected)]]
+
+    plain, given, injected = _run(oxigraph_data, body)
+    assert b"https://example.org/b" in plain
+    assert given == plain
+    assert injected == plain  # not forwarded as it is: the job's own query was sent
+
+
+def test_the_protocol_dataset_goes_to_the_server(oxigraph_data: Server) -> None:
+    in_g1 = QueryJob(query=SELECT_A, default_graphs=(str(G1),), named_graphs=())
+    in_big = QueryJob(query=SELECT_A, default_graphs=(str(BIG),), named_graphs=())
+    named = QueryJob(
+        query="SELECT ?g WHERE { GRAPH ?g { <https://example.org/a> ?p ?o } }",
+        default_graphs=(),
+        named_graphs=(str(G1), str(BIG)),
+    )
+
+    async def body(pool: RemoteQueries) -> list[bytes]:
+        return [await _answer(pool, job) for job in (in_g1, in_big, named)]
+
+    from_g1, from_big, graphs = _run(oxigraph_data, body)
+    assert b"https://example.org/b" in from_g1
+    assert b"https://example.org/b" not in from_big
+    assert str(G1).encode() in graphs
