@@ -157,3 +157,27 @@ def test_a_write_is_seen_at_once_and_joins_go_inline_again(server: Scratch) -> N
     # and once the bounds are measured anew the join is answered inline again, with the new rows
     _wait_until_inline(server, query)
     assert len(_rows(_get(server, query)[2])) == len(labels)
+
+
+def test_updates_while_the_bounds_are_measured(server: Scratch) -> None:
+    """The bounds are measured in the background 2 s after the last write; SPARQL updates (which
+    swap the database) sent while that runs all succeed, and the server keeps answering (a
+    measurement on the live database made them fail with 500 until the server was restarted)."""
+    graph = "http://example.org/graph/measured-meanwhile"
+    statuses = []
+    for cycle in range(4):
+        time.sleep(2.2)  # the store has been quiet: a measurement is starting about now
+        for i in range(6):
+            subject = f"<http://example.org/c{cycle}>"
+            update = f"INSERT DATA {{ GRAPH <{graph}> {{ {subject} <http://example.org/n> {i} }} }}"
+            response = httpx.post(
+                server.sparql,
+                content=update,
+                headers={**server.admin, "Content-Type": "application/sparql-update"},
+                timeout=60,
+            )
+            statuses.append(response.status_code)
+    assert set(statuses) == {204}, statuses
+    count = _get(server, f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+    assert count[0] == 200
+    assert httpx.Response(200, content=count[2]).json()["results"]["bindings"][0]["n"]["value"] == "24"
