@@ -91,7 +91,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(security.AuthFailureLimit)  # 429 after too many 401s from one address
     app.add_middleware(security.SecurityHeaders)  # CSP on HTML answers, nosniff on all
     app.add_middleware(PublishWrites)  # with lookup processes: writes published before their response
-    app.add_middleware(sparql.LookupFastPath)  # outermost of ours: before CORS, which it skips
+    if not settings.store_url:  # a remote store declines every lookup: the fast path would only cost
+        app.add_middleware(sparql.LookupFastPath)  # outermost of ours: before CORS, which it skips
     observability.install(app, settings)  # request ids, logs, metrics: outermost, sees every answer
     app.include_router(home.router)
     app.include_router(sparql.router)
