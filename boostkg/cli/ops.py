@@ -42,8 +42,8 @@ def _progress(label: str, unit: str) -> Iterator[Callable[[int, int], None]]:
 
 def _archive(settings: Settings) -> Path:
     """The submissions archive of the store ``settings`` name (kept beside it even for a remote store)."""
-    # Imported here: the API's modules load only for the commands that need them.
-    from boostkg.api.routes.submissions import ARCHIVE_DIR
+    # Imported here: the ingest pipeline (and its validation) loads only for the commands that need it.
+    from boostkg.ingest.pipeline import ARCHIVE_DIR
 
     return settings.store / ARCHIVE_DIR
 

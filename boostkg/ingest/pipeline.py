@@ -92,6 +92,9 @@ SUFFIX_MEDIA_TYPES = {
     ".nq": "application/n-quads",
 }
 DATASET_CLASSES = (VOID.Dataset, DCAT.Dataset)
+ARCHIVE_DIR = "submissions"
+"""Folder of the store directory keeping each accepted submission's source and report (written by
+:func:`submit`; read by the API and backed up with the store)."""
 
 
 class WriteLock:

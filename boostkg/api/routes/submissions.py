@@ -27,14 +27,12 @@ from rdflib import URIRef
 from boostkg.api.deps import SettingsDep, StoreDep
 from boostkg.auth import Steward, TokenStore, token_store_path
 from boostkg.errors import InputError, NotFoundError
-from boostkg.ingest.pipeline import SubmissionRequest, WriteLock, check_size, submit, withdraw
+from boostkg.ingest.pipeline import ARCHIVE_DIR, SubmissionRequest, WriteLock, check_size, submit, withdraw
 from boostkg.ingest.submissions import Status, SubmissionRecord, get_submission, list_submissions
 from boostkg.validation import Issue, Severity, Shapes, ValidationReport, load_shapes
 
 router = APIRouter()
 
-ARCHIVE_DIR = "submissions"
-"""Folder of the store directory keeping each accepted submission's source and report."""
 _FILENAME = re.compile(r"""filename\*?=(?:UTF-8'')?"?([^";]+)"?""", re.IGNORECASE)
 _templates = Environment(
     loader=PackageLoader("boostkg.api", "templates"),
