@@ -23,7 +23,7 @@ from rdflib.namespace import DCTERMS, FOAF, PROV, RDF, RDFS, VOID, XSD
 from boostkg.auth import Steward
 from boostkg.errors import NotFoundError
 from boostkg.ingest.provenance import SOFTWARE_AGENT
-from boostkg.namespaces import ICF, ID, META_GRAPH, SD, graph_iri
+from boostkg.namespaces import ICF, ID, META_GRAPH, SD, graph_iri, sparql_prologue
 from boostkg.store.base import KnowledgeStore, Term, Triple
 
 SUBMISSION = Namespace(ID["submission/"])
@@ -199,11 +199,9 @@ def withdrawal_triples(record: SubmissionRecord, steward: Steward, when: datetim
     ]
 
 
-_LIST_QUERY = f"""
-PREFIX prov: <{PROV}>
-PREFIX dcterms: <{DCTERMS}>
-PREFIX foaf: <{FOAF}>
-PREFIX icf: <{ICF._NS}>
+_LIST_QUERY = (
+    sparql_prologue(("prov", "dcterms", "foaf", "icf"))
+    + f"""\
 SELECT ?id ?graph ?name ?tid ?org ?ended ?source ?sha ?shapes ?n ?dataset ?prevId
        ?invAt ?invId ?invName
 WHERE {{ GRAPH <{META_GRAPH}> {{
@@ -223,6 +221,7 @@ WHERE {{ GRAPH <{META_GRAPH}> {{
 }} }}
 ORDER BY ?ended ?id
 """
+)
 
 
 def _text(row: dict[str, Term], key: str) -> str | None:
