@@ -10,21 +10,35 @@ and every lookup the lookup path declines (errors included), is handed to h11 wi
 read so far, and goes through the application exactly as before. Responses are those the
 application would send for the same request (status, ``content-type``, ``content-length`` and
 uvicorn's ``date``/``server`` headers); keep-alive, its timeout and graceful shutdown stay uvicorn's.
+
+On a remote store (``BOOSTKG_STORE_URL``) lookups are not answered here (every query is the
+server's), but a plain ``GET /sparql?query=`` that passes the endpoint's checks
+(:func:`~boostkg.api.routes.sparql.remote_answer`) is proxied: the remote server's answer is
+written to the socket as it arrives, without h11 and the ASGI cycle. Reading stops while it is
+written; requests pipelined behind it are handled in order afterwards; graceful shutdown waits for
+it; an error after its status went out ends the chunked body without its terminator.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from boostkg.errors import BoostKGError
+
+if TYPE_CHECKING:
+    from boostkg.api.routes.sparql import RemoteResponse
 
 HEAD_LIMIT = 16 * 1024
 """A request head longer than this (without its end) is left to h11, which enforces the limits."""
 _PREFIX = b"/sparql?"
 _DECLINE_HEADERS = frozenset({b"origin", b"content-length", b"transfer-encoding", b"expect", b"upgrade"})
+_log = logging.getLogger(__name__)
 
 
 class FrontProtocol(H11Protocol):
@@ -38,6 +52,14 @@ class FrontProtocol(H11Protocol):
         self._head = b""
         self._handed_over = handed_over
         """Bytes another process read from this connection before handing it over: they come first."""
+        self._remote: bool | None = None
+        """Whether the app's store is remote (known once its lifespan has started)."""
+        self._proxying: asyncio.Task[None] | None = None
+        """The task writing a proxied answer, while it runs."""
+        self._held = b""
+        """Bytes received after the proxied request's head: handled once its answer is written."""
+        self._closing = False
+        """Shutdown was asked while an answer was being proxied: close the connection after it."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -65,6 +87,9 @@ class FrontProtocol(H11Protocol):
         )
 
     def data_received(self, data: bytes) -> None:
+        if self._proxying is not None:  # reading is paused; what was read already waits its turn
+            self._held += data
+            return
         if not self._idle():
             super().data_received(data)
             return
@@ -75,6 +100,14 @@ class FrontProtocol(H11Protocol):
             if end < 0:
                 if len(buffer) <= HEAD_LIMIT:
                     self._head = buffer
+                    return
+                break
+            if self._remote is None:
+                self._remote = _is_remote(self.app_for_lookups)
+            if self._remote:  # every query is the server's: proxied, or left to h11
+                response = self._proxy(buffer[:end])
+                if response is not None:
+                    self._start_proxy(response, buffer[end + 4 :])
                     return
                 break
             answer = self._answer(buffer[:end])
@@ -90,6 +123,81 @@ class FrontProtocol(H11Protocol):
                 )
         if buffer:
             super().data_received(buffer)
+
+    def _proxy(self, head: bytes) -> RemoteResponse | None:
+        """The response to a request head the remote store answers directly, else ``None``."""
+        parsed = parse_lookup_head(head)
+        if parsed is None:
+            return None
+        from boostkg.api.routes.sparql import remote_answer  # the routes import the app's modules
+
+        query_string, accept, host = parsed
+        base_iri = f"{self.scheme or 'http'}://{host}/sparql"
+        return remote_answer(
+            self.app_for_lookups, query_string, accept, base_iri, self.server_state.default_headers
+        )
+
+    def _start_proxy(self, response: RemoteResponse, rest: bytes) -> None:
+        """Write ``response`` in a task, reading nothing meanwhile (``rest``: bytes after its head)."""
+        self._unset_keepalive_if_required()
+        self._held = rest
+        self.flow.pause_reading()
+        task = self.loop.create_task(self._write_proxied(response))
+        self._proxying = task
+        tasks = self.server_state.tasks  # cancelled by uvicorn when graceful shutdown times out
+        tasks.add(task)
+        task.add_done_callback(_report_failure)
+        task.add_done_callback(tasks.discard)
+
+    async def _write_proxied(self, response: RemoteResponse) -> None:
+        started = time.perf_counter()
+        pieces = response.pieces()
+        complete = False
+        try:
+            async for piece in pieces:
+                if self.transport.is_closing():  # the client went away
+                    return
+                self.transport.write(piece)
+                if self.flow.write_paused:
+                    await self.flow.drain()
+            complete = True
+        except BoostKGError:  # after the status went out: cut off, as the logged ending says
+            pass
+        finally:
+            await pieces.aclose()
+            self._proxying = None
+            self.server_state.total_requests += 1
+            if response.status:
+                self._count(response, time.perf_counter() - started)
+            if not complete or self._closing:
+                self.transport.close()
+            elif not self.transport.is_closing():
+                self.flow.resume_reading()
+                self.timeout_keep_alive_task = self.loop.call_later(
+                    self.timeout_keep_alive, self.timeout_keep_alive_handler
+                )  # the head deadline for what comes next; cancelled once a head is handled
+                held, self._held = self._held, b""
+                if held:
+                    self.data_received(held)
+
+    def _count(self, response: RemoteResponse, seconds: float) -> None:
+        """Count a proxied answer in /metrics, as the application's middleware counts its own."""
+        metrics = getattr(self.app_for_lookups.state, "metrics", None)
+        if metrics is not None:
+            metrics.observe("GET", "/sparql", response.status, seconds)
+            if response.slug == "query-timeout":
+                metrics.timeouts.labels("/sparql").inc()
+
+    def shutdown(self) -> None:
+        if self._proxying is not None:  # graceful: finish the answer, then close
+            self._closing = True
+            return
+        super().shutdown()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._proxying is not None:  # closing its answer gives the server connection back
+            self._proxying.cancel()
+        super().connection_lost(exc)
 
     def _answer(self, head: bytes) -> bytes | None:
         """The whole response to a request head the lookup path answers, else ``None``."""
@@ -109,6 +217,18 @@ class FrontProtocol(H11Protocol):
         if metrics is not None:  # the middleware that counts the app's answers never sees this one
             metrics.observe("GET", "/sparql", 200, time.perf_counter() - started)
         return response
+
+
+def _is_remote(app: Any) -> bool:
+    from boostkg.store.remote_queries import RemoteQueries
+
+    return isinstance(getattr(app.state, "query_workers", None), RemoteQueries)
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """Log what went wrong in a proxied answer beyond the errors it reports to the client."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        _log.error("proxying a query to the remote store failed", exc_info=exc)
 
 
 def parse_lookup_head(head: bytes) -> tuple[bytes, str, str] | None:

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
@@ -39,9 +40,12 @@ from boostkg.api import service_description as service
 from boostkg.api.admin import require_admin, write_state
 from boostkg.api.audit import StoreWriteRecord
 from boostkg.api.deps import get_app_settings, get_store
+from boostkg.api.front import lookup_response
 from boostkg.api.negotiation import choose
+from boostkg.api.problems import problem, status_for
 from boostkg.config import Settings
 from boostkg.errors import (
+    BoostKGError,
     EncodingError,
     ForbiddenError,
     InputError,
@@ -55,6 +59,7 @@ from boostkg.errors import (
 from boostkg.namespaces import graph_iri
 from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat
 from boostkg.store.lexer import Scan, named_graphs, scan, with_using
+from boostkg.store.remote_queries import RemoteQueries
 from boostkg.store.workers import QueryJob, QueryWorkers
 
 router = APIRouter()
@@ -619,3 +624,137 @@ class LookupFastPath:
         if found is None:
             return None
         return Response(found[0], media_type=found[1])
+
+
+class RemoteResponse:
+    """The whole HTTP/1.1 response to a ``GET /sparql`` the remote store answers, as bytes to write
+    in order (:meth:`pieces`): the same status, headers and body the application would send, bar
+    its request id. ``status`` is known once the first piece has been produced."""
+
+    def __init__(
+        self,
+        workers: RemoteQueries,
+        job: QueryJob,
+        settings: Settings,
+        default_headers: list[tuple[bytes, bytes]],
+        form: str,
+        query_params: str | None,
+    ) -> None:
+        self._workers = workers
+        self._job = job
+        self._settings = settings
+        self._default_headers = default_headers
+        self._form = form
+        self._query_params = query_params
+        self.status = 0
+        self.slug = ""
+        """The problem type of an error response (``""`` for a 200)."""
+
+    async def pieces(self) -> AsyncGenerator[bytes, None]:
+        """The response: in one piece with ``content-length`` when the results fit
+        :data:`START_BUFFER`, else chunked; an error before then is a problem response (its status,
+        ``Retry-After`` for an unavailable server), an error after it raises once the body has
+        been cut off, and the caller must then close the connection without the terminator."""
+        settings, job = self._settings, self._job
+        limit = settings.max_result_bytes
+        try:
+            answer = await self._workers.run(
+                job, timeout_s=settings.query_timeout_s, form=self._form, query_params=self._query_params
+            )
+        except BoostKGError as exc:
+            yield self._problem(exc)
+            return
+        media = job.rdf.media_type if answer.is_graph else job.results.value
+        chunks = answer.chunks
+        head: list[bytes] = []
+        size = 0
+        failed: BoostKGError | None = None
+        try:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise ResultTooLargeError(
+                        f"the results are larger than this endpoint's {limit:,}-byte limit"
+                    )
+                head.append(chunk)
+                if size >= START_BUFFER:
+                    break
+            else:
+                self.status = 200
+                yield lookup_response(self._default_headers, b"".join(head), media)
+                return
+        except BoostKGError as exc:
+            failed = exc
+        finally:
+            if failed is not None or size < START_BUFFER:
+                await chunks.aclose()  # type: ignore[attr-defined]
+        if failed is not None:
+            yield self._problem(failed)
+            return
+        self.status = 200
+        start = [b"HTTP/1.1 200 OK\r\n"]
+        for name, value in self._default_headers:
+            start += (name, b": ", value, b"\r\n")
+        content_type = f"{media}; charset=utf-8" if media.startswith("text/") else media
+        start += (b"content-type: ", content_type.encode("ascii"), b"\r\nx-content-type-options: nosniff")
+        start.append(b"\r\ntransfer-encoding: chunked\r\n\r\n")
+        try:
+            yield b"".join(start)
+            async for chunk in _rest(head, chunks, size, limit):
+                if chunk:
+                    yield b"%x\r\n%b\r\n" % (len(chunk), chunk)
+        finally:  # closed early (the client went away): the server connection and the turn go back
+            await chunks.aclose()  # type: ignore[attr-defined]
+        yield b"0\r\n\r\n"
+
+    def _problem(self, exc: BoostKGError) -> bytes:
+        """The problem response the application's error handler sends for ``exc``."""
+        status, slug = status_for(exc)
+        self.status, self.slug = status, slug
+        rendered = problem(status, slug, str(exc), "/sparql")
+        out = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode("ascii")]
+        for name, value in [*self._default_headers, *rendered.raw_headers]:
+            out += (name, b": ", value, b"\r\n")
+        out += (b"x-content-type-options: nosniff\r\n\r\n", bytes(rendered.body))
+        return b"".join(out)
+
+
+def remote_answer(
+    app: Any, query_string: bytes, accept: str, base_iri: str, default_headers: list[tuple[bytes, bytes]]
+) -> RemoteResponse | None:
+    """The response to ``GET /sparql?<query_string>`` when the app's store is remote and the request
+    is a plain query: the parameters ``query`` and optionally ``format``, once each, UTF-8, within
+    the size limit, a query form the lexer recognises, no SERVICE the settings refuse, a format the
+    client accepts. Decided without I/O; ``None`` for anything else (the full path then answers it,
+    its errors included)."""
+    workers = getattr(app.state, "query_workers", None)
+    if not isinstance(workers, RemoteQueries):
+        return None
+    settings = cast(Settings, app.state.settings)
+    if len(query_string) > settings.max_query_bytes:
+        return None
+    try:
+        values = Params.parse(query_string).values
+    except EncodingError:
+        return None
+    found = values.get("query")
+    wanted = values.get("format", [None])
+    if found is None or len(found) != 1 or len(wanted) != 1 or len(values) != 1 + ("format" in values):
+        return None
+    query = found[0]
+    try:
+        _checked_text(query, settings, "query")
+        scanned = scan(query)
+        if scanned.form is None:
+            return None
+        _check_services(scanned, settings)
+        results, rdf = _formats(scanned, accept, wanted[0])
+    except BoostKGError:
+        return None
+    job = QueryJob(
+        query=query, results=results, rdf=rdf, union=not scanned.has_dataset_clause, base_iri=base_iri
+    )
+    raw = query_string.decode("latin-1") if len(values) == 1 else None
+    if settings.cors_origins:  # as CORSMiddleware marks an answer to a request without Origin
+        default_headers = [*default_headers, (b"vary", b"Origin")]
+    return RemoteResponse(workers, job, settings, default_headers, scanned.form, raw)
