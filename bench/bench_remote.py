@@ -13,7 +13,10 @@ region's description), with the region drawn from the data for each request. Pri
 p50/p99 per cell, requests/s per query class in each cell with their ratio, and the overall ratio
 through/direct (goal of issue 6: at least 0.8), with the commit and the load average before and
 after. ``--profile F`` samples the boostkg server with py-spy (``--py-spy``, raw format, 400 Hz)
-during the through-boostkg cells and writes the folded stacks to F. Loopback only.
+during the through-boostkg cells and writes the folded stacks to F. ``--baseline REF`` also serves
+the code of commit REF (``git archive`` into the temporary folder, the same virtualenv) from a
+second ``boostkg serve`` on the same Oxigraph server, as a third cell in each round, so that before
+and after are measured interleaved at the same load. Loopback only.
 """
 
 from __future__ import annotations
@@ -196,6 +199,24 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _serve_commit(ref: str, work: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """``boostkg serve`` running the code of commit ``ref`` (exported under ``work``), same settings."""
+    tree = work / f"tree-{ref}"
+    tree.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    port = _free_port()
+    process = subprocess.Popen(
+        [str(PYTHON), "-c", "import sys; from boostkg.cli import run; sys.exit(run())", "serve"],
+        cwd=work,
+        env={**env, "BOOSTKG_PORT": str(port), "PYTHONPATH": str(tree)},
+        stdout=subprocess.DEVNULL,
+        stderr=(work / f"serve-{ref}.log").open("wb"),
+    )
+    _wait_http(port, "/health")
+    return process, port
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -206,6 +227,7 @@ def main() -> None:
         "--micro", type=int, default=0, help="only the delegation micro-benchmark, this many requests"
     )
     parser.add_argument("--py-spy", type=Path, default=Path("/tmp/ui4/bvenv/bin/py-spy"))
+    parser.add_argument("--baseline", help="also serve this commit's code, as a cell of its own")
     args = parser.parse_args()
     commit = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
@@ -228,6 +250,7 @@ def main() -> None:
         line.split("=", 1) for line in started.stdout.splitlines() if line.startswith("BOOSTKG_")
     )
     serve: subprocess.Popen[bytes] | None = None
+    baseline: subprocess.Popen[bytes] | None = None
     try:
         store = RemoteStore(
             env_lines["BOOSTKG_STORE_URL"],
@@ -270,15 +293,23 @@ def main() -> None:
             "direct": ("127.0.0.1", ox_port, "/query"),
             "through boostkg": ("127.0.0.1", port, "/sparql"),
         }
-        totals: dict[str, list[float]] = {name: [] for name in cells}
         ox_pid = int((work / "oxigraph" / "pid").read_text())
         pids = {ox_pid: "oxigraph", serve.pid: "boostkg"}
+        if args.baseline:
+            baseline, base_port = _serve_commit(args.baseline, work, env)
+            cells[f"baseline {args.baseline}"] = ("127.0.0.1", base_port, "/sparql")
+            pids[baseline.pid] = "boostkg baseline"
+        totals: dict[str, list[float]] = {name: [] for name in cells}
+        serving = {name: "boostkg baseline" if name.startswith("baseline") else "boostkg" for name in cells}
+        serving["direct"] = "oxigraph"
         cpu: dict[str, dict[str, list[float]]] = {name: {} for name in cells}
         rates: dict[str, list[float]] = {name: [] for name in cells}
         kinds: dict[str, dict[str, int]] = {name: {} for name in cells}
         spy: subprocess.Popen[bytes] | None = None
         drive(*cells["direct"], regions, args.clients, 1.0)  # warm-up
         drive(*cells["through boostkg"], regions, args.clients, 1.0)
+        if args.baseline:
+            drive(*cells[f"baseline {args.baseline}"], regions, args.clients, 1.0)
         for round_no in range(args.rounds):
             order = list(cells) if round_no % 2 == 0 else list(reversed(cells))
             for name in order:
@@ -292,6 +323,8 @@ def main() -> None:
                     spy = None
                 count = sum(len(v) for v in latencies.values())
                 for p, label in pids.items():
+                    if label != "oxigraph" and label != serving[name]:
+                        continue  # a cell's CPU: Oxigraph's and that of the boostkg it went through
                     cpu[name].setdefault(label, []).append((cpu_seconds(p) - before[p]) / max(count, 1))
                 rates[name].append(count / args.seconds)
                 for kind, values in latencies.items():
@@ -309,19 +342,26 @@ def main() -> None:
                 + ", ".join(f"{label} {statistics.mean(v) * 1000:.2f} ms" for label, v in cpu[name].items())
             )
         spent = args.rounds * args.seconds
-        print(f"  {'class':12} {'direct req/s':>13} {'through req/s':>14} {'ratio':>6}")
-        for kind in sorted(set(kinds["direct"]) | set(kinds["through boostkg"])):
+        through_cells = [name for name in cells if name != "direct"]
+        print(
+            f"  {'class':12} {'direct req/s':>13} " + " ".join(f"{n[:24]:>24} ratio" for n in through_cells)
+        )
+        for kind in sorted(set().union(*(kinds[name] for name in cells))):
             direct = kinds["direct"].get(kind, 0) / spent
-            through = kinds["through boostkg"].get(kind, 0) / spent
-            shown = f"{through / direct:6.2f}" if direct else "     -"
-            print(f"  {kind:12} {direct:13.0f} {through:14.0f} {shown}")
-        ratio = statistics.mean(rates["through boostkg"]) / statistics.mean(rates["direct"])
-        print(f"  ratio through/direct: {ratio:.2f} ({'PASS' if ratio >= 0.8 else 'MISS'} goal >= 0.8)")
+            shown = ""
+            for name in through_cells:
+                through = kinds[name].get(kind, 0) / spent
+                shown += f" {through:24.0f} " + (f"{through / direct:5.2f}" if direct else "    -")
+            print(f"  {kind:12} {direct:13.0f}{shown}")
+        for name in through_cells:
+            ratio = statistics.mean(rates[name]) / statistics.mean(rates["direct"])
+            print(f"  ratio {name}/direct: {ratio:.2f} ({'PASS' if ratio >= 0.8 else 'MISS'} goal >= 0.8)")
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
-        if serve is not None:
-            serve.terminate()
-            serve.wait(timeout=20)
+        for process in (serve, baseline):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=20)
         subprocess.run(
             ["bash", str(ROOT / "scripts" / "oxigraph-server.sh"), "stop", str(work / "oxigraph")],
             capture_output=True,
