@@ -8,6 +8,7 @@ journal's snapshot makes the whole unit atomic, including across a SIGKILL.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gc
 import hashlib
@@ -19,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,6 +38,7 @@ from boostkg.errors import (
     StorageFullError,
     StoreError,
     StoreLockedError,
+    StoreUnavailableError,
 )
 from boostkg.store import journal, planner
 from boostkg.store.base import GraphStats, RdfFormat, ResultFormat, SelectResult, Term, Triple
@@ -55,6 +58,8 @@ REBUILD_RETIRED = "db.retired"
 READERS_DIR = "readers"
 """Checkpoints of the database that read-only openers (query workers) open, one per generation."""
 READERS_KEPT = 3
+REOPEN_WAIT_S = 30.0
+"""How long a swap of the database waits for queries still running on its handle to end."""
 UPDATES_DIR = "updates"
 """Copies of the database that an isolated update (:meth:`EmbeddedStore.update_isolated`) writes."""
 _WORKER_SCRIPT = Path(__file__).with_name("worker.py")
@@ -174,6 +179,9 @@ def degrees_file_name(generation: int) -> str:
 class EmbeddedStore:
     """A persistent, transactional quad store in one directory."""
 
+    _swapping = False
+    _reopen_pending = False
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._layout = journal.Layout(path)
@@ -186,6 +194,8 @@ class EmbeddedStore:
             shutil.rmtree(path / leftover, ignore_errors=True)
         (path / REBUILD_DUMP).unlink(missing_ok=True)
         shutil.rmtree(path / READERS_DIR, ignore_errors=True)
+        self._swapping = False
+        """True while the database is being replaced (readers then get a 503, not a closed store)."""
         self._store: ox.Store | None = self._open()
         self._depth = 0
         self.generation = 0
@@ -238,9 +248,61 @@ class EmbeddedStore:
 
     @property
     def _db(self) -> ox.Store:
+        if self._store is None and self._reopen_pending and not self._swapping:
+            with contextlib.suppress(StoreLockedError):  # still held by the query that stopped a swap
+                self._store = self._open()
+                self._reopen_pending = False
         if self._store is None:
+            if self._swapping:
+                raise StoreUnavailableError(
+                    f"store {self.path} is swapping in a new state of its database (an update or a "
+                    "rollback); try again in a moment"
+                )
             raise StoreError(f"store {self.path} is closed")
         return self._store
+
+    def _drop_handle(self, *, rolling_back: bool = False) -> None:
+        """Drop our database handle and wait until no other handle to it lives in this process,
+        before the directory is swapped. A query another thread is still running (a page, a
+        lookup) keeps the old handle alive, and a live RocksDB handle goes on working on its path
+        (it deletes files it thinks obsolete): renaming a new database into that path under it
+        corrupts the new one. The probe is a writable open, which RocksDB refuses while any handle
+        in this process holds the path's lock; it is closed at once.
+
+        Raises:
+            StoreUnavailableError: a query still held the old handle after :data:`REOPEN_WAIT_S`;
+                nothing was swapped, the store reopens on its next use once the query ends.
+            StoreError: the same while ``rolling_back``: the store stays closed (a half-written
+                unit must not be served), and the journal rolls the unit back at the next open.
+        """
+        self._store = None
+        deadline = time.monotonic() + REOPEN_WAIT_S
+        while True:
+            gc.collect()
+            try:
+                probe = ox.Store(str(self._layout.db))
+            except OSError as exc:
+                if _disk_full(exc) is not None:
+                    return  # RocksDB takes the lock before it writes: no other handle holds it
+                if "lock" not in str(exc).lower():
+                    raise StoreError(f"cannot open store {self.path}: {exc}") from exc
+                if time.monotonic() > deadline:
+                    if rolling_back:
+                        raise StoreError(
+                            f"store {self.path}: a query still reads the database after {REOPEN_WAIT_S:g} s, "
+                            "so an interrupted write could not be rolled back now; the store is closed "
+                            "and rolls it back when next opened (restart the server)"
+                        ) from exc
+                    self._reopen_pending = True
+                    raise StoreUnavailableError(
+                        f"store {self.path}: a query still reads the database after {REOPEN_WAIT_S:g} s; "
+                        "nothing was changed, try again"
+                    ) from exc
+                time.sleep(0.02)
+                continue
+            del probe
+            gc.collect()
+            return
 
     # --- queries -------------------------------------------------------------------------------
     def _query(self, query: str) -> ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples:
@@ -437,10 +499,13 @@ class EmbeddedStore:
         self.generation += 1
 
     def _roll_back(self) -> None:
-        self._store = None
-        gc.collect()  # release RocksDB's lock before the directory is swapped
-        journal.roll_back(self._layout)
-        self._store = self._open()
+        self._swapping = True
+        try:
+            self._drop_handle(rolling_back=True)  # no handle may work on the directory meanwhile
+            journal.roll_back(self._layout)
+            self._store = self._open()
+        finally:
+            self._swapping = False
 
     def update(self, update: str, *, base_iri: str | None = None) -> None:
         self.generation += 1
@@ -506,11 +571,14 @@ class EmbeddedStore:
         """Put the database at ``fresh`` in place of ours and open it (inside atomic())."""
         retired = self.path / REBUILD_RETIRED
         shutil.rmtree(retired, ignore_errors=True)
-        self._store = None
-        gc.collect()  # release RocksDB's lock on the old database
-        self._layout.db.rename(retired)
-        fresh.rename(self._layout.db)
-        self._store = self._open()
+        self._swapping = True
+        try:
+            self._drop_handle()  # no handle may work on the directory while it is swapped
+            self._layout.db.rename(retired)
+            fresh.rename(self._layout.db)
+            self._store = self._open()
+        finally:
+            self._swapping = False
         shutil.rmtree(retired, ignore_errors=True)
 
     def graph_names(self) -> set[URIRef]:
@@ -585,13 +653,16 @@ class EmbeddedStore:
         new_db.flush()
         del new_db
         rest.unlink()
-        self._store = None
-        gc.collect()  # release RocksDB's lock on the old database
         retired = layout.root / REBUILD_RETIRED
         shutil.rmtree(retired, ignore_errors=True)
-        layout.db.rename(retired)
-        fresh.rename(layout.db)
-        self._store = self._open()
+        self._swapping = True
+        try:
+            self._drop_handle()  # no handle may work on the directory while it is swapped
+            layout.db.rename(retired)
+            fresh.rename(layout.db)
+            self._store = self._open()
+        finally:
+            self._swapping = False
         shutil.rmtree(retired, ignore_errors=True)
 
     def add_triples(self, graph: URIRef, triples: Iterable[Triple]) -> None:
