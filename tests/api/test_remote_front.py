@@ -44,7 +44,7 @@ class Servers:
     full: Scratch
     """boostkg serve with the access log on: plain h11, every request through the application."""
     tight: Scratch
-    """The front protocol with a 2 s query deadline and a 2 MiB result limit."""
+    """The front protocol with a 2 s query deadline, a 2 MiB result limit and 1 s keep-alive."""
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +63,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
             "BOOSTKG_QUERY_WORKERS": "4",
         }
         tight_env = {**env, "BOOSTKG_QUERY_TIMEOUT_S": "2", "BOOSTKG_MAX_RESULT_BYTES": str(2 << 20)}
+        tight_env["BOOSTKG_KEEP_ALIVE_S"] = "1"
         folders = [base / name for name in ("front", "full", "tight")]
         for folder in folders:
             folder.mkdir()
@@ -76,8 +77,11 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         oxigraph.stop()
 
 
-def _get(url: str, query: str, accept: str = JSON, **params: str) -> httpx.Response:
-    return httpx.get(url, params={"query": query, **params}, headers={"Accept": accept}, timeout=60)
+def _get(
+    url: str, query: str, accept: str = JSON, *, timeout: float = 60, extra: dict[str, str] | None = None
+) -> httpx.Response:
+    params = {"query": query, **(extra or {})}
+    return httpx.get(url, params=params, headers={"Accept": accept}, timeout=timeout)
 
 
 def _proxied(response: httpx.Response) -> bool:
@@ -117,7 +121,7 @@ def test_answers_are_the_servers_and_those_of_the_full_path(
 
 
 def test_format_parameter_is_honoured_by_the_proxy(servers: Servers) -> None:
-    front = _get(servers.front.sparql, ROWS, "*/*", format="csv")
+    front = _get(servers.front.sparql, ROWS, "*/*", extra={"format": "csv"})
     assert front.status_code == 200
     assert _proxied(front)
     assert front.headers["content-type"] == "text/csv; charset=utf-8"
@@ -140,7 +144,7 @@ def test_what_the_proxy_declines_still_gets_the_full_paths_answer(servers: Serve
     assert not_acceptable.status_code == 406
     assert not _proxied(not_acceptable)
     assert "image/png" in not_acceptable.json()["detail"]
-    unknown_format = _get(servers.front.sparql, ROWS, JSON, format="bogus")
+    unknown_format = _get(servers.front.sparql, ROWS, JSON, extra={"format": "bogus"})
     assert unknown_format.status_code == 406
     service = _get(
         servers.front.sparql, "SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }"
@@ -150,7 +154,7 @@ def test_what_the_proxy_declines_still_gets_the_full_paths_answer(servers: Serve
     update = _get(servers.front.sparql, "LOAD <http://127.0.0.1:9/data.ttl>")
     assert update.status_code == 400
     assert not _proxied(update)
-    with_graph = _get(servers.front.sparql, ROWS, JSON, **{"default-graph-uri": f"{EX}g"})
+    with_graph = _get(servers.front.sparql, ROWS, JSON, extra={"default-graph-uri": f"{EX}g"})
     assert with_graph.status_code == 200
     assert not _proxied(with_graph)
     assert with_graph.content == _get(servers.front.sparql, ROWS).content
@@ -249,6 +253,53 @@ def test_pipelined_requests_are_answered_in_order(servers: Servers) -> None:
     assert b"error at 1:" in answers[3][1]
     assert b'"value":"5"' in answers[4][1]
     assert b'"value":"6"' in answers[5][1]
+
+
+def _request(scratch: Scratch, query: str) -> bytes:
+    host = scratch.url.removeprefix("http://")
+    target = "/sparql?" + urllib.parse.urlencode({"query": query})
+    return f"GET {target} HTTP/1.1\r\nHost: {host}\r\nAccept: {JSON}\r\n\r\n".encode()
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> float:
+    """Seconds until the server closed ``sock`` (reading nothing else), at most ``seconds``."""
+    started = time.monotonic()
+    sock.settimeout(seconds)
+    assert sock.recv(1) == b""
+    return time.monotonic() - started
+
+
+def test_keep_alive_and_the_head_deadline_hold_after_a_proxied_answer(servers: Servers) -> None:
+    host, port = servers.tight.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(_request(servers.tight, POINT))
+        assert _read_response(sock, bytearray())[0] == 200
+        assert 0.5 < _closed_within(sock, 5) < 3  # idle after the answer: closed at the 1 s keep-alive
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(_request(servers.tight, POINT))
+        assert _read_response(sock, bytearray())[0] == 200
+        sock.sendall(b"GET /sparql?query=ASK%20%7B%7D HTTP/1.1\r\nHost: x\r\n")  # a head never finished
+        assert _closed_within(sock, 5) < 3
+    with socket.create_connection((host, int(port)), timeout=10) as sock:  # still open while in use
+        for _ in range(3):
+            sock.sendall(_request(servers.tight, POINT))
+            assert _read_response(sock, bytearray())[0] == 200
+            time.sleep(0.6)
+
+
+def test_clients_leaving_mid_answer_give_their_turns_back(servers: Servers) -> None:
+    """The front server sends 4 queries at once to Oxigraph: 8 abandoned answers would hold every
+    turn if a turn or a server connection were lost, and the next query would wait to its deadline."""
+    host, port = servers.front.url.removeprefix("http://").split(":")
+    for _ in range(8):
+        with socket.create_connection((host, int(port)), timeout=30) as sock:
+            sock.sendall(_request(servers.front, BIG).replace(JSON.encode(), b"text/csv"))
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+    started = time.monotonic()
+    answer = _get(servers.front.sparql, POINT, timeout=10)
+    assert answer.status_code == 200
+    assert _proxied(answer)
+    assert time.monotonic() - started < 5
 
 
 def _server_pid(scratch: Scratch) -> int:
