@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +66,29 @@ class Answer:
 
     is_graph: bool
     chunks: AsyncIterator[bytes]
+
+
+class AnswerBody:
+    """An answer's chunks as they arrive. Closed before its first chunk was asked for, it still calls
+    ``unstarted`` to give back what the answer holds: an async generator closed before it started
+    never runs its ``finally``."""
+
+    def __init__(self, chunks: AsyncGenerator[bytes, None], unstarted: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._unstarted: Callable[[], None] | None = unstarted
+
+    def __aiter__(self) -> AnswerBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        self._unstarted = None  # the generator runs from here on: its ``finally`` gives back
+        return await self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        unstarted, self._unstarted = self._unstarted, None
+        if unstarted is not None:
+            unstarted()
+        await self._chunks.aclose()
 
 
 class _Worker:
@@ -187,7 +210,9 @@ class QueryWorkers:
         if kind == ord("X"):
             self._idle.put_nowait(worker)
             raise _worker_error(payload)
-        return Answer(is_graph=payload == b'"rdf"', chunks=self._chunks(worker, deadline, timeout_s))
+        # closed unread, the answer's frames are still in the pipe: the worker goes (as when cut off)
+        chunks = AnswerBody(self._chunks(worker, deadline, timeout_s), lambda: self._discard(worker))
+        return Answer(is_graph=payload == b'"rdf"', chunks=chunks)
 
     def _payload(self, job: QueryJob) -> bytes:
         return json.dumps(
@@ -212,7 +237,9 @@ class QueryWorkers:
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
             raise QueryError(f"the query worker died ({exc}); the query was not answered") from exc
 
-    async def _chunks(self, worker: _Worker, deadline: float, timeout_s: float) -> AsyncIterator[bytes]:
+    async def _chunks(
+        self, worker: _Worker, deadline: float, timeout_s: float
+    ) -> AsyncGenerator[bytes, None]:
         done = False
         try:
             while True:
