@@ -40,6 +40,7 @@ first one's open unit).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import logging
@@ -101,6 +102,10 @@ _VIRTUOSO_ERROR = re.compile(r"Virtuoso (\w{5}) Error ([\w.]+):? ?(.*)", re.DOTA
 _VIRTUOSO_QUERY_STATES = ("37000", "42000", "22", "S1", "SP")
 _MEDIA_TO_RDF = {fmt.media_type: fmt for fmt in RdfFormat} | {"text/plain": RdfFormat.NTRIPLES}
 _MEDIA_TO_RESULTS = {fmt.value: fmt for fmt in ResultFormat}
+
+
+class _BlankNodeFoundError(Exception):
+    """A graph compared triple by triple holds a blank node (no ``DELETE DATA`` can name one)."""
 
 
 class _ChallengeAuth(httpx.Auth):
@@ -217,6 +222,8 @@ class RemoteStore:
         """The unit's graphs journalled the big way (see :meth:`_journal`)."""
         self._copying: set[str] = set()
         """Big graphs whose backup is still being copied (the graph itself is untouched)."""
+        self._old: dict[str, IO[bytes]] = {}
+        """Big graphs' content before the unit (the backup's download), until the unit writes them."""
         self._depth = 0
         self._interrupted = False
         """A unit's closing request (commit or rollback) could not reach the server: its records are
@@ -484,7 +491,7 @@ class RemoteStore:
             parts.insert(0, f"INSERT DATA {{ GRAPH <{JOURNAL}> {{ {record} }} }}")
         self._post_update(" ;\n".join(parts))
         for graph, backup in big:
-            self._copy(graph, backup, expected=sizes[graph])
+            self._copy(graph, backup, expected=sizes[graph], keep=True)
             self._post_update(f"DELETE DATA {{ GRAPH <{JOURNAL}> {{ <{backup}> {_COPYING} true }} }}")
             self._copying.discard(graph)
 
@@ -514,16 +521,19 @@ class RemoteStore:
             if "g" in b and "n" in b
         }
 
-    def _copy(self, source: str, target: str, *, expected: int | None = None) -> None:
+    def _copy(self, source: str, target: str, *, expected: int | None = None, keep: bool = False) -> None:
         """Copy graph ``source`` into the empty graph ``target`` through this client: downloaded as
         N-Triples (a Graph Store ``GET``, or a ``CONSTRUCT`` without a Graph Store endpoint) and
-        uploaded in one bulk request (each triple a transactional insert in a ``COPY``).
+        uploaded in bulk requests (where a ``COPY`` inserts triple by triple in one transaction).
+        ``keep``: the download is kept as ``source``'s content before the unit (see
+        :meth:`_replace_by_difference`).
 
         Raises:
             StoreError: ``target`` did not end up with ``expected`` triples (e.g. a server cutting
                 the download short).
         """
-        with tempfile.TemporaryFile() as spool:
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (kept, or closed below)
+        try:
             if self.gsp_url:
                 with self._request(
                     "GET",
@@ -547,6 +557,13 @@ class RemoteStore:
                 )
             spool.seek(0)
             self._upload(target, spool, replace=False, journalled=True)
+        except BaseException:
+            spool.close()
+            raise
+        if keep:
+            self._old[source] = spool
+        else:
+            spool.close()
         if expected is not None:
             copied = self.triple_count(URIRef(target))
             if copied != expected:
@@ -578,8 +595,59 @@ class RemoteStore:
             left = now
         self._post_update(f"DROP SILENT GRAPH <{graph}>")
 
+    def _forget_old(self, graphs: Iterable[str]) -> None:
+        """The unit writes ``graphs`` otherwise than by replacing them: their old content is stale."""
+        for graph in graphs:
+            old = self._old.pop(graph, None)
+            if old is not None:
+                old.close()
+
+    def _replace_by_difference(self, graph: str, old: IO[bytes], new: IO[bytes]) -> IO[bytes] | None:
+        """Replace a big graph's content ``old`` by ``new`` (both N-Triples) by deleting only the
+        triples that go (``DELETE DATA`` requests) and returning the ones that come, for upload: a
+        re-import that changes little sends little. ``None`` (nothing done) if either holds a blank
+        node, which no ``DELETE DATA`` can name.
+
+        Raises:
+            ParseError: the server's download of ``graph`` is not N-Triples.
+        """
+
+        def lines(data: IO[bytes]) -> Iterator[tuple[bytes, str]]:
+            data.seek(0)
+            try:
+                for t in ox.parse(data, format=ox.RdfFormat.N_TRIPLES):
+                    if isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode):
+                        raise _BlankNodeFoundError
+                    line = str(ox.Triple(t.subject, t.predicate, t.object))
+                    yield hashlib.blake2b(line.encode("utf-8"), digest_size=16).digest(), line
+            except SyntaxError as exc:
+                raise parse_error(exc, graph) from exc
+
+        added = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the caller, who closes it)
+        try:
+            going = {digest for digest, _ in lines(old)}  # 16 bytes a triple, not the triples
+            for digest, line in lines(new):
+                if digest in going:
+                    going.remove(digest)  # kept
+                else:
+                    added.write(f"{line} .\n".encode())
+        except _BlankNodeFoundError:
+            added.close()
+            return None
+        removed = [line for digest, line in lines(old) if digest in going]
+        batch = self.delete_chunk if (self._server or "").lower().startswith("oxigraph") else _INSERT_BATCH
+        for start in range(0, len(removed), batch):
+            body = " .\n".join(removed[start : start + batch])
+            self._post_update(f"DELETE DATA {{ GRAPH <{graph}> {{\n{body} .\n}} }}")
+        log.debug(
+            "replaced %s by difference: %d triples removed, %d bytes added", graph, len(removed), added.tell()
+        )
+        added.seek(0)
+        return added
+
     def _drop(self, graph: str) -> None:
         """Drop ``graph``: by chunks if the unit journalled it the big way, in one update otherwise."""
+        self._forget_old([graph])
         if graph in self._big:
             self._empty(graph)
         else:
@@ -613,6 +681,7 @@ class RemoteStore:
         journalled, self._journalled, self._unit = self._journalled, {}, None
         big, existed, copying = self._big, self._existed, self._copying
         self._big, self._existed, self._copying = set(), {}, set()
+        self._forget_old(list(self._old))
         if not journalled or self._client is None:
             return  # closed inside a unit: its records stay in the server, the next open rolls it back
         try:
@@ -742,6 +811,7 @@ class RemoteStore:
                 graphs += [str(g) for g in self.graph_names()]
                 live_only = not found.keywords & {"USING", "WITH"}
             self._journal(graphs)
+            self._forget_old(graphs)
         self._post_update(update, base_iri=base_iri, live_only=live_only)
 
     def update_isolated(self, update: str, *, base_iri: str | None = None, timeout_s: float) -> None:
@@ -804,11 +874,23 @@ class RemoteStore:
         ``journalled``: a journal record covers this write even outside a unit (a restore)."""
         self.generation += 1
         journalled = journalled or self._unit is not None
+        old = self._old.pop(graph, None)
         if replace and graph in self._big:
+            with old or tempfile.TemporaryFile() as before:
+                added = self._replace_by_difference(graph, before, data) if old is not None else None
+            if added is not None:
+                with added:
+                    self._upload(graph, added, replace=False, journalled=journalled)
+                return
             self._empty(graph)
+            data.seek(0)
             replace = False
+        elif old is not None:
+            old.close()
         if self.gsp_url:
             body = data.read()
+            if not body and not replace:
+                return
             self._mark_big(graph, body.count(b"\n"))
             for index, part in enumerate(self._parts(body, journalled=journalled)):
                 method = "PUT" if replace and index == 0 else "POST"
@@ -1026,8 +1108,6 @@ class RemoteStore:
 
     def fingerprint(self, graph: URIRef) -> str:
         """A digest of ``graph``'s triples (sorted N-Triples), to tell whether a write changed it."""
-        import hashlib
-
         lines = sorted(
             str(ox.Triple(q.subject, q.predicate, q.object))
             for q in self._quads_of(

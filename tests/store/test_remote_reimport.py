@@ -9,6 +9,7 @@ go by 5,000 triples) so that ten thousand or so of generated triples take every 
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 import pytest
@@ -66,21 +67,25 @@ class _CrashErroringStore(RemoteStore):
         return super()._request(method, url, **kwargs)  # type: ignore[arg-type]
 
 
-def generated(path: Path, n: int, version: int) -> Path:
-    """``n`` N-Triples lines, a tenth of them different in each version, one blank node."""
+def generated(path: Path, n: int, version: int, *, blank: bool = True) -> Path:
+    """``n`` N-Triples lines, a tenth of them different in each version, and a blank node."""
     with path.open("w", encoding="utf-8") as out:
         for i in range(n):
             value = f"v{i}-{version}" if i % 10 == 0 else f"v{i}"
             out.write(f'<https://example.org/s{i // 8}> <https://example.org/p{i % 8}> "{value}" .\n')
+        if not blank:
+            out.write(f'<https://example.org/s0> <https://example.org/version> "{version}" .\n')
+            out.write("<https://example.org/s0> <https://example.org/q> <https://example.org/s1> .\n")
+            return path
         out.write(f'_:b <https://example.org/version> "{version}" .\n')
         out.write("<https://example.org/s0> <https://example.org/q> _:b .\n")
     return path
 
 
-def digest(store: RemoteStore) -> str:
-    """A digest of G's triples without blank nodes (their labels change with every upload)."""
+def digest(store: RemoteStore, graph: URIRef = G) -> str:
+    """A digest of a graph's triples without blank nodes (their labels change with every upload)."""
     found = store.construct(
-        f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{G}> {{ ?s ?p ?o }} "
+        f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} "
         "FILTER(!isBlank(?s) && !isBlank(?o)) }"
     )
     return hashlib.sha256(
@@ -126,6 +131,26 @@ def test_a_big_graph_is_replaced_twice_within_a_short_deadline(
             'ASK { ?x <https://example.org/version> "1" . <https://example.org/s0> <https://example.org/q> ?x }'  # noqa: E501
         )
         assert store.triple_count(OTHER) == 1
+        assert journal_graphs(store) == 0
+
+
+def test_a_graph_without_blank_nodes_is_replaced_by_its_difference(
+    server: tuple[str, Server], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend, found = server
+    n = TRIPLES[backend]
+    first, second = (
+        generated(tmp_path / "1.nt", n, 1, blank=False),
+        generated(tmp_path / "2.nt", n, 2, blank=False),
+    )
+    with open_small(found) as store:
+        store.replace_graph(G, first, RdfFormat.NTRIPLES)
+        store.replace_graph(OTHER, second, RdfFormat.NTRIPLES)  # a fresh load, for comparison
+        with caplog.at_level(logging.DEBUG, logger="boostkg.store.remote"):
+            assert store.replace_graph(G, second, RdfFormat.NTRIPLES) == n + 2
+        changed = n // 10 + 1  # every tenth value and the version
+        assert f"{changed} triples removed" in caplog.text
+        assert digest(store) == digest(store, OTHER)
         assert journal_graphs(store) == 0
 
 
