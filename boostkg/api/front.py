@@ -16,7 +16,9 @@ server's), but a plain ``GET /sparql?query=`` that passes the endpoint's checks
 (:func:`~boostkg.api.routes.sparql.remote_answer`) is proxied: the remote server's answer is
 written to the socket as it arrives, without h11 and the ASGI cycle. Reading stops while it is
 written; requests pipelined behind it are handled in order afterwards; graceful shutdown waits for
-it; an error after its status went out ends the chunked body without its terminator.
+it; an error after its status went out ends the chunked body without its terminator. Like front
+lookups, proxied answers are counted in /metrics but carry no ``x-request-id`` (the access log,
+``BOOSTKG_ACCESS_LOG``, turns this protocol off and every request then goes through the app).
 """
 
 from __future__ import annotations
