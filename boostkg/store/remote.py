@@ -162,10 +162,14 @@ def _to_term(binding: dict[str, str]) -> Term:
     raise StoreError(f"unsupported term in query results: {binding}")
 
 
-def accept_for(query: str, result_format: ResultFormat, rdf_format: RdfFormat) -> str:
+def accept_for(
+    query: str, result_format: ResultFormat, rdf_format: RdfFormat, *, form: str | None = None
+) -> str:
     """The ``Accept`` header for ``query``: the RDF format for CONSTRUCT/DESCRIBE, the results
-    format otherwise (asked both, Virtuoso answers a CONSTRUCT in SPARQL JSON results)."""
-    form = scan(query).form
+    format otherwise (asked both, Virtuoso answers a CONSTRUCT in SPARQL JSON results). ``form``:
+    the query's form (``SELECT``, ``CONSTRUCT``...) when the caller has scanned it already."""
+    if form is None:
+        form = scan(query).form
     if form in ("CONSTRUCT", "DESCRIBE"):
         return rdf_format.media_type
     if form in ("SELECT", "ASK"):

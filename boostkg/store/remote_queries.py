@@ -28,9 +28,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 
 from boostkg.errors import QueryError, QueryTimeoutError, StoreUnavailableError
-from boostkg.store.base import RdfFormat, ResultFormat
-from boostkg.store.lexer import scan
-from boostkg.store.remote import RemoteStore
+from boostkg.store.remote import RemoteStore, accept_for
 from boostkg.store.workers import Answer, QueryJob
 
 _CHUNK = 64 * 1024
@@ -357,7 +355,7 @@ class RemoteQueries:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
         params = self._params(job, query_params)
-        accept = _accept(form if form is not None else scan(job.query).form, job.results, job.rdf)
+        accept = accept_for(job.query, job.results, job.rdf, form=form)
         if self._slots.locked():  # all turns taken: wait for one (a free one needs no timer)
             try:
                 async with asyncio.timeout_at(deadline):
@@ -429,16 +427,6 @@ class RemoteQueries:
             else:  # cut off, refused by the size limit or the client went away: the rest is unread
                 self._drop(connection)
             self._release()
-
-
-def _accept(form: str | None, results: ResultFormat, rdf: RdfFormat) -> str:
-    """The ``Accept`` header for a query of ``form``, as :func:`~boostkg.store.remote.accept_for`
-    chooses it from the query's text."""
-    if form in ("CONSTRUCT", "DESCRIBE"):
-        return rdf.media_type
-    if form in ("SELECT", "ASK"):
-        return results.value
-    return f"{results.value}, {rdf.media_type};q=0.9"
 
 
 class _Body:
