@@ -719,6 +719,29 @@ class RemoteResponse:
         return b"".join(out)
 
 
+_NEGOTIATED: dict[tuple[str | None, str, str | None], tuple[ResultFormat, RdfFormat] | None] = {}
+_NEGOTIATED_MAX = 512
+
+
+def _negotiated(found: Scan, accept: str, wanted: str | None) -> tuple[ResultFormat, RdfFormat] | None:
+    """:func:`_formats` (``None`` for a 406), remembered per query form, ``Accept`` and ``format=``:
+    clients send the same few headers again and again, and negotiating costs more than the lookup
+    of the answer (~12 µs)."""
+    key = (found.form, accept, wanted)
+    try:
+        return _NEGOTIATED[key]
+    except KeyError:
+        pass
+    try:
+        formats: tuple[ResultFormat, RdfFormat] | None = _formats(found, accept, wanted)
+    except NotAcceptableError:
+        formats = None
+    if len(_NEGOTIATED) >= _NEGOTIATED_MAX:  # many distinct headers: start again rather than grow
+        _NEGOTIATED.clear()
+    _NEGOTIATED[key] = formats
+    return formats
+
+
 def remote_answer(
     app: Any, query_string: bytes, accept: str, base_iri: str, default_headers: list[tuple[bytes, bytes]]
 ) -> RemoteResponse | None:
@@ -748,9 +771,12 @@ def remote_answer(
         if scanned.form is None:
             return None
         _check_services(scanned, settings)
-        results, rdf = _formats(scanned, accept, wanted[0])
     except BoostKGError:
         return None
+    formats = _negotiated(scanned, accept, wanted[0])
+    if formats is None:
+        return None
+    results, rdf = formats
     job = QueryJob(
         query=query, results=results, rdf=rdf, union=not scanned.has_dataset_clause, base_iri=base_iri
     )
