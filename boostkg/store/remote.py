@@ -24,7 +24,8 @@ request grows with the graph: Oxigraph runs ``COPY``, ``MOVE`` and ``DROP`` as o
 triple-by-triple writes (CORDIS's 876,525 triples take minutes, past the update deadline), and
 neither server renames a graph. The backup is copied by this client (a Graph Store ``GET``, then
 bulk uploads) while its record says ``copying`` (a crash then leaves the graph untouched), the
-graph is emptied by ``DELETE ... LIMIT`` requests and uploads go by :attr:`upload_chunk` triples.
+graph is emptied by ``DELETE ... LIMIT`` requests and uploads go by :attr:`upload_chunk` triples
+(a replace of a graph without blank nodes sends only its difference from the backup's download).
 Rolling back such a graph (in process or at the next open) empties it and copies the backup back;
 it is repeated from the start until it finishes, and only then is the record turned into a
 *garbage* record. Committing is still one small update (the commit point), which turns the big
