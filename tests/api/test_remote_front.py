@@ -160,6 +160,27 @@ def test_what_the_proxy_declines_still_gets_the_full_paths_answer(servers: Serve
     assert with_graph.content == _get(servers.front.sparql, ROWS).content
 
 
+def test_cors_and_connection_close_requests_go_the_full_way(servers: Servers) -> None:
+    cors = httpx.get(
+        servers.front.sparql,
+        params={"query": POINT},
+        headers={"Accept": JSON, "Origin": "https://example.org"},
+    )
+    assert cors.status_code == 200
+    assert not _proxied(cors)
+    assert cors.headers["access-control-allow-origin"] == "*"
+    assert cors.content == _get(servers.front.sparql, POINT).content
+    host, port = servers.front.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(_request(servers.front, POINT).replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
+        raw = bytearray()
+        while chunk := sock.recv(65536):  # until the server closes, as asked
+            raw += chunk
+    assert raw.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nx-request-id: " in raw  # the application answered, not the proxy
+    assert raw.endswith(b"}")  # one whole answer, then the server closed (the loop ended)
+
+
 def test_past_the_deadline_is_a_503_problem(servers: Servers) -> None:
     started = time.monotonic()
     late = _get(servers.tight.sparql, SLOW)
