@@ -97,6 +97,9 @@ _GRAPHS_CHEAP = "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"
 _GRAPHS_SCAN = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
 _INSERT_BATCH = 5_000
 """Triples per ``INSERT DATA`` request when there is no Graph Store endpoint."""
+_DELETE_DATA_BATCH = 1_000
+"""Triples per ``DELETE DATA`` request on servers other than Oxigraph (Virtuoso 7.2.5's SPARQL
+compiler runs out of memory at ~5,000)."""
 _CHUNK = 64 * 1024
 _GRAPH_VARIABLE = re.compile(r"\bGRAPH\s+[?$]", re.IGNORECASE)
 _VIRTUOSO_ERROR = re.compile(r"Virtuoso (\w{5}) Error ([\w.]+):? ?(.*)", re.DOTALL)
@@ -640,7 +643,8 @@ class RemoteStore:
             added.close()
             return None
         removed = [line for digest, line in lines(old) if digest in going]
-        batch = self.delete_chunk if (self._server or "").lower().startswith("oxigraph") else _INSERT_BATCH
+        oxigraph = (self._server or "").lower().startswith("oxigraph")
+        batch = self.delete_chunk if oxigraph else min(self.delete_chunk, _DELETE_DATA_BATCH)
         for start in range(0, len(removed), batch):
             body = " .\n".join(removed[start : start + batch])
             self._post_update(f"DELETE DATA {{ GRAPH <{graph}> {{\n{body} .\n}} }}")
@@ -1052,14 +1056,20 @@ class RemoteStore:
         the next write through this object."""
         if self._names is not None and self._names[0] == self.generation:
             return set(self._names[1])
-        found = self._bound_graphs(self._json(_GRAPHS_CHEAP, dataset=False))
-        if self._graphs_by_scan is None:  # Virtuoso answers GRAPH ?g { } with one row, ?g unbound
-            self._graphs_by_scan = not found and bool(self._last_rows)
+        found = self._learn_listing()
         if self._graphs_by_scan:
             found = self._bound_graphs(self._json(_GRAPHS_SCAN, dataset=False))
         names = frozenset(URIRef(g) for g in found if not self._hidden(g))
         self._names = (self.generation, names)
         return set(names)
+
+    def _learn_listing(self) -> set[str]:
+        """The graphs ``GRAPH ?g { }`` lists, learning from the answer whether this server needs a
+        scan instead (Virtuoso answers with one row, ``?g`` unbound)."""
+        found = self._bound_graphs(self._json(_GRAPHS_CHEAP, dataset=False))
+        if self._graphs_by_scan is None:
+            self._graphs_by_scan = not found and bool(self._last_rows)
+        return found
 
     def _bound_graphs(self, results: dict[str, object]) -> set[str]:
         rows = results["results"]["bindings"]  # type: ignore[index]
@@ -1070,7 +1080,7 @@ class RemoteStore:
         """Which of ``graphs`` exist (one query, without listing every graph)."""
         values = " ".join(f"<{g}>" for g in graphs)
         if self._graphs_by_scan is None:
-            self.graph_names()  # learns how this server lists graphs
+            self._learn_listing()  # not graph_names(): on Virtuoso its scan of every quad takes long
         pattern = "FILTER EXISTS { GRAPH ?g { ?s ?p ?o } }" if self._graphs_by_scan else "GRAPH ?g { }"
         found = self._json(
             f"SELECT DISTINCT ?g WHERE {{ VALUES ?g {{ {values} }} {pattern} }}", dataset=False
