@@ -66,7 +66,6 @@ class Board:
         fd, name = tempfile.mkstemp(prefix="boostkg-board-")
         os.unlink(name)
         os.ftruncate(fd, _PAGE)
-        os.set_inheritable(fd, True)
         return cls(fd)
 
     def publish(self, generation: int, path: Path) -> None:
@@ -148,7 +147,6 @@ class LookupProcesses:
             metrics.registry.register(_Collector(self))
         for slot in range(min(self.settings.http_processes - 1, _MAX_PROCESSES)):
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            theirs.set_inheritable(True)
             proc = subprocess.Popen(
                 [
                     sys.executable,
@@ -179,6 +177,11 @@ class LookupProcesses:
             asyncio.get_running_loop().remove_reader(channel.fileno())
             return
         for fd in fds:
+            # close-on-exec (Python 3.11's recv_fds ignores MSG_CMSG_CLOEXEC): uvloop starts
+            # subprocesses (query workers) without closing inheritable descriptors, and a worker
+            # holding a client's socket keeps the connection open after the server closes it (a
+            # stream cut off at the deadline hung its client instead of ending)
+            os.set_inheritable(fd, False)
             adopt(socket.socket(fileno=fd), data)
 
     def stop(self) -> None:

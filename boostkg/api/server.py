@@ -39,7 +39,6 @@ def run(app: Any, settings: Settings) -> None:
         uvicorn.Server(config).run()
         return
     listener = socket.create_server((settings.host, settings.port), backlog=2048)
-    listener.set_inheritable(True)
     _Server(config, settings, listener).run(sockets=[listener])
 
 

@@ -5,7 +5,9 @@ lookup shortcut ahead of h11 (also in one process) answering pipelined requests 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import os
 import re
 import socket
 import time
@@ -130,3 +132,79 @@ def test_pipelined_requests_are_answered_in_order(tmp_path: Path, processes: str
         assert statuses == [b"200", b"200", b"200", b"200", b"400"]
         assert received.count(b"o\r\nx\r\n") == 3
         assert received.index(b'"status":"ok"') < received.rindex(b"o\r\nx\r\n")
+
+
+def _worker_pids(server: Scratch) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            except (OSError, ValueError):
+                continue
+            if b"boostkg/store/worker.py" in cmdline and _is_descendant(parent, server):
+                found.append(int(entry.name))
+    return found
+
+
+def _is_descendant(pid: int, server: Scratch) -> bool:
+    while pid > 1:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            if b"serve" in cmdline and str(server.store).encode() in cmdline:
+                return True
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError):
+            return False
+    return False
+
+
+def test_query_workers_hold_no_sockets_of_the_server(tmp_path: Path) -> None:
+    """uvloop starts query workers without closing inheritable descriptors: a client connection a
+    lookup process handed over (received by SCM_RIGHTS) or the shared listening socket would live on
+    in every worker started later, and a connection the server closes would stay open (a stream cut
+    off at the deadline hung its client). Workers talk over pipes only."""
+    env = {"BOOSTKG_HTTP_PROCESSES": "2", "BOOSTKG_QUERY_TIMEOUT_S": "1", "BOOSTKG_QUERY_WORKERS": "1"}
+    with scratch_server(tmp_path, env) as server:
+        deadline = time.monotonic() + 30
+        while not _lookup_pids(server) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        rows = "".join(f'<http://example.org/s{i}> <http://example.org/p> "{i}" .\n' for i in range(300))
+        headers = {"Content-Type": "application/n-triples", **server.admin}
+        put = httpx.put(server.url + "/graphs", params={"graph": GRAPH}, content=rows, headers=headers)
+        assert put.status_code == 201
+        time.sleep(1.0)
+        port = int(server.url.rsplit(":", 1)[1])
+        kept = []
+        for _ in range(8):  # kept-alive connections, some accepted by the lookup process and handed over
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", "/health")
+            assert conn.getresponse().read()
+            kept.append(conn)
+        slow = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+        for _ in range(2):  # past the deadline: the worker is killed and a new one started
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("GET", "/sparql?" + urllib.parse.urlencode({"query": slow}))
+            assert conn.getresponse().status == 503
+            conn.close()
+        time.sleep(0.5)
+        workers = _worker_pids(server)
+        assert workers
+        tcp = _tcp_socket_inodes()
+        assert tcp  # the listening socket at least
+        for pid in workers:
+            held = {os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()}
+            assert not held & tcp, f"worker {pid} holds TCP sockets {held & tcp}"  # its stdio: unix sockets
+        for conn in kept:
+            conn.close()
+
+
+def _tcp_socket_inodes() -> set[str]:
+    """Every TCP socket on the machine, as /proc/<pid>/fd links name them (``socket:[inode]``)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                found.add(f"socket:[{line.split()[9]}]")
+    return found
