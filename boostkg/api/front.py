@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,8 @@ from boostkg.errors import BoostKGError
 if TYPE_CHECKING:
     from boostkg.api.routes.sparql import RemoteResponse
 
+_GRACE_S = 1.0
+"""How long the head deadline waits again when it finds bytes not read yet."""
 HEAD_LIMIT = 16 * 1024
 """A request head longer than this (without its end) is left to h11, which enforces the limits."""
 _PREFIX = b"/sparql?"
@@ -71,12 +74,28 @@ class FrontProtocol(H11Protocol):
         # it once a whole head reaches h11, or by the lookup path once it answers; a head this
         # protocol is still buffering does not cancel it, so heads must arrive within the
         # keep-alive time (BOOSTKG_KEEP_ALIVE_S), after connecting as after each response.
-        self.timeout_keep_alive_task = self.loop.call_later(
-            self.timeout_keep_alive, self.timeout_keep_alive_handler
-        )
+        self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self._head_overdue)
         if self._handed_over:
             data, self._handed_over = self._handed_over, b""
             self.data_received(data)
+
+    def _head_overdue(self) -> None:
+        """The head deadline passed: close, unless bytes are waiting in the socket that the event
+        loop has not read yet (a loop held up by other work, not a slow client): then look again
+        in a second. A trickling client is cut off: between its bytes the socket is empty."""
+        self.timeout_keep_alive_task = None
+        waiting = False
+        transport_socket = self.transport.get_extra_info("socket")
+        if transport_socket is not None:  # uvloop's stands in for the socket: peek through a copy
+            try:
+                with socket.fromfd(transport_socket.fileno(), socket.AF_INET, socket.SOCK_STREAM) as peek:
+                    waiting = bool(peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+            except OSError:  # nothing waiting (EAGAIN), or reset or closed meanwhile
+                waiting = False
+        if waiting and not self.transport.is_closing():
+            self.timeout_keep_alive_task = self.loop.call_later(_GRACE_S, self._head_overdue)
+            return
+        self.timeout_keep_alive_handler()
 
     def _idle(self) -> bool:
         """Whether h11 has no request in flight and nothing buffered (a new request may be ours)."""

@@ -48,7 +48,12 @@ _SLOT = 16
 """Each lookup process's counters on the board: requests answered, nanoseconds spent answering."""
 _MAX_PROCESSES = (_PAGE - _SLOTS_AT) // _SLOT
 _HEAD_LIMIT = 16 * 1024
-_HANDOVER_MAX = 256 * 1024
+_HANDOVER_MAX = 4 * 1024 * 1024
+"""Most bytes a lookup process forwards with a connection (a head, and what came with it)."""
+_PIECE = 60 * 1024
+"""Bytes per handover message: a message must fit the channel's socket buffer (about 208 KiB), so
+the bytes read so far (a head and, for a POST, the start of its body: up to one read, 256 KiB) go
+in pieces, the first with the socket, each flagged whether more follow."""
 _READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
 _COUNTS = struct.Struct("<QQ")
 
@@ -115,6 +120,8 @@ class LookupProcesses:
         self.published = -1
         self.procs: list[subprocess.Popen[bytes]] = []
         self.channels: list[socket.socket] = []
+        self._pending: dict[int, tuple[list[int], list[bytes]]] = {}
+        """Per channel: the socket of a handover whose pieces are still coming, and the pieces."""
         self._app: Any = None
 
     def changed(self) -> bool:
@@ -168,7 +175,7 @@ class LookupProcesses:
 
     def _received(self, channel: socket.socket, adopt: Callable[[socket.socket, bytes], None]) -> None:
         try:
-            data, fds, _flags, _addr = socket.recv_fds(channel, _HANDOVER_MAX, 4)
+            data, fds, _flags, _addr = socket.recv_fds(channel, _PIECE + 1, 4)
         except BlockingIOError:
             return
         except OSError:
@@ -182,7 +189,20 @@ class LookupProcesses:
             # holding a client's socket keeps the connection open after the server closes it (a
             # stream cut off at the deadline hung its client instead of ending)
             os.set_inheritable(fd, False)
-            adopt(socket.socket(fileno=fd), data)
+        pending = self._pending.get(channel.fileno())
+        if fds:  # the first piece of a handover
+            for stale in pending[0] if pending else ():
+                os.close(stale)  # a handover whose last piece never came (cannot happen in order)
+            pending = self._pending[channel.fileno()] = (fds, [])
+        if pending is None:
+            return  # a continuation without its first piece: nothing to attach it to
+        pending[1].append(data[1:])
+        if data[:1] == b"\x01":
+            return  # more pieces follow
+        del self._pending[channel.fileno()]
+        body = b"".join(pending[1])
+        for fd in pending[0]:
+            adopt(socket.socket(fileno=fd), body)
 
     def stop(self) -> None:
         for channel in self.channels:
@@ -364,11 +384,18 @@ class _LookupProtocol(asyncio.Protocol):
             self.idle.cancel()
         transport.pause_reading()
         if len(buffer) > _HANDOVER_MAX:
-            transport.close()  # a head past every limit: the primary would refuse it too
+            transport.close()  # past every limit of the primary: it would refuse it too
             return
         sock = transport.get_extra_info("socket")
+        channel = self.lookups.channel
+        pieces = [buffer[at : at + _PIECE] for at in range(0, len(buffer), _PIECE)] or [b""]
         try:
-            socket.send_fds(self.lookups.channel, [buffer], [sock.fileno()])
+            for index, piece in enumerate(pieces):
+                flag = b"\x01" if index < len(pieces) - 1 else b"\x00"
+                if index == 0:
+                    socket.send_fds(channel, [flag + piece], [sock.fileno()])
+                else:
+                    channel.sendmsg([flag + piece])
         except OSError:
             transport.abort()
             return

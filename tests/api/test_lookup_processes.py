@@ -208,3 +208,40 @@ def _tcp_socket_inodes() -> set[str]:
             for line in Path(table).read_text().splitlines()[1:]:
                 found.add(f"socket:[{line.split()[9]}]")
     return found
+
+
+def test_large_requests_are_handed_over_whole(tmp_path: Path) -> None:
+    """A lookup process hands the bytes it read with the connection to the server process; for a
+    POST that is the start of its body, up to one read (256 KiB), more than one message on the
+    channel can hold (about 208 KiB): they go in pieces. Every request gets its answer."""
+    with scratch_server(tmp_path, {"BOOSTKG_HTTP_PROCESSES": "2"}) as server:
+        deadline = time.monotonic() + 30
+        while not _lookup_pids(server) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)
+        port = int(server.url.rsplit(":", 1)[1])
+        body = "".join(
+            f'<http://example.org/big/{i}> <http://example.org/label> "{"padding " * 8}{i}" .\n'
+            for i in range(4000)
+        ).encode()
+        assert len(body) > 300_000
+        statuses = []
+        for n in range(12):  # new connections: about half accepted by the lookup process
+            head = (
+                f"POST /graphs?graph=http%3A%2F%2Fexample.org%2Fbig{n} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Bearer {server.admin_token}\r\nContent-Type: application/n-triples\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+                sock.sendall(head + body)  # one write: the first read takes as much as it can
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            statuses.append(answer.split(b" ", 2)[1] if answer else b"(closed without an answer)")
+        assert statuses == [b"201"] * 12, statuses
+        count = httpx.get(
+            server.sparql,
+            params={"query": "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?s <http://example.org/label> ?o } }"},
+            headers={"Accept": JSON_RESULTS},
+        ).json()["results"]["bindings"][0]["n"]["value"]
+        assert count == str(12 * 4000)
