@@ -1,10 +1,10 @@
 """Keeps the store's fan-out bounds current, so that cheap joins are answered without a worker.
 
 The planner (:mod:`boostkg.store.planner`) proves that a query cannot run long from per-predicate
-fan-out bounds measured on the store (:meth:`~boostkg.store.embedded.EmbeddedStore.refresh_degrees`,
-a few seconds per million quads). They hold for one write generation: after a write, queries that
-are not bounded lookups go to the killable workers again until the bounds are measured anew, which
-this task does once the store has been quiet for a moment (so a burst of submissions costs one
+fan-out bounds measured on a checkpoint of the store (a few seconds per million quads, in a child
+process: :mod:`boostkg.store.measure`). They hold for one write generation: after a write, queries
+that are not bounded lookups go to the killable workers again until the bounds are measured anew,
+which this task does once the store has been quiet for a moment (so a burst of submissions costs one
 measurement, not one per submission) and for ten times as long as the last measurement took (so
 on a big store that takes writes all the time, measuring costs at most a tenth of a core, and
 joins go to the workers more of the time).
@@ -13,13 +13,16 @@ joins go to the workers more of the time).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import sys
 import time
+from pathlib import Path
 from typing import Protocol
 
 from boostkg.errors import StoreError
 from boostkg.store import EmbeddedStore
-from boostkg.store.embedded import measure_degrees
+from boostkg.store.planner import Degrees
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,7 @@ async def keep_degrees(store: EmbeddedStore, write_lock: Lock, quiet_s: float = 
                 generation, checkpoint = store.degrees_checkpoint()
             finally:
                 write_lock.release()
-            degrees = await asyncio.to_thread(measure_degrees, checkpoint, generation)
+            degrees = await _measure_in_child(checkpoint, generation)
         except (StoreError, OSError) as exc:  # a full disk, a closed store: try again later
             log.warning("could not measure the store's fan-out bounds: %s", exc)
             since = time.monotonic()
@@ -71,3 +74,34 @@ async def keep_degrees(store: EmbeddedStore, write_lock: Lock, quiet_s: float = 
         last_cost = time.monotonic() - started
         if store.keep_degrees(degrees):
             log.info("fan-out bounds measured in %.1f s (generation %d)", last_cost, generation)
+
+
+async def _measure_in_child(checkpoint: Path, generation: int) -> Degrees:
+    """The bounds measured by ``python -m boostkg.store.measure`` (its memory goes back to the
+    system when it ends; see that module); killed if the server stops meanwhile.
+
+    Raises:
+        StoreError: the child failed (its last words are in the message).
+    """
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "boostkg.store.measure",
+        str(checkpoint),
+        str(generation),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await child.communicate()
+    except asyncio.CancelledError:
+        child.kill()
+        await child.wait()
+        raise
+    if child.returncode != 0:
+        tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        raise StoreError(f"measuring the fan-out bounds failed (exit {child.returncode}): {tail[0]}")
+    try:
+        return Degrees.from_json(json.loads(out))
+    except ValueError as exc:
+        raise StoreError(f"measuring the fan-out bounds gave no JSON: {exc}") from exc
