@@ -22,13 +22,16 @@ from typing import Protocol
 
 from boostkg.errors import StoreError
 from boostkg.store import EmbeddedStore
-from boostkg.store.planner import Degrees
+from boostkg.store.planner import DEGREE_QUERIES, Degrees, degrees_from_rows
+from boostkg.store.workers import WORKER_SCRIPT
 
 log = logging.getLogger(__name__)
 
 QUIET_S = 2.0
 """How long the store must go without a write before its bounds are measured."""
 POLL_S = 0.5
+MEASURE_SCRIPT = WORKER_SCRIPT.with_name("measure.py")
+"""The measuring script, run by path like the query worker (boostkg/store/measure.py)."""
 MEASURING_SHARE = 10.0
 """After a measurement that took t seconds, the next waits until the store has been quiet 10 t."""
 
@@ -77,23 +80,23 @@ async def keep_degrees(store: EmbeddedStore, write_lock: Lock, quiet_s: float = 
 
 
 async def _measure_in_child(checkpoint: Path, generation: int) -> Degrees:
-    """The bounds measured by ``python -m boostkg.store.measure`` (its memory goes back to the
-    system when it ends; see that module); killed if the server stops meanwhile.
+    """The bounds measured by the script :mod:`boostkg.store.measure` in a child process (its
+    memory goes back to the system when it ends; see that module); killed if the server stops
+    meanwhile.
 
     Raises:
         StoreError: the child failed (its last words are in the message).
     """
     child = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "boostkg.store.measure",
-        str(checkpoint),
-        str(generation),
+        str(MEASURE_SCRIPT),
+        stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+    request = json.dumps({"checkpoint": str(checkpoint), "queries": DEGREE_QUERIES}).encode()
     try:
-        out, err = await child.communicate()
+        out, err = await child.communicate(request)
     except asyncio.CancelledError:
         child.kill()
         await child.wait()
@@ -102,6 +105,6 @@ async def _measure_in_child(checkpoint: Path, generation: int) -> Degrees:
         tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
         raise StoreError(f"measuring the fan-out bounds failed (exit {child.returncode}): {tail[0]}")
     try:
-        return Degrees.from_json(json.loads(out))
-    except ValueError as exc:
-        raise StoreError(f"measuring the fan-out bounds gave no JSON: {exc}") from exc
+        return degrees_from_rows(generation, json.loads(out))
+    except (ValueError, KeyError) as exc:
+        raise StoreError(f"measuring the fan-out bounds gave no usable answer: {exc}") from exc

@@ -1,32 +1,47 @@
-"""``python -m boostkg.store.measure CHECKPOINT GENERATION``: the fan-out bounds of a database
-checkpoint (:func:`~boostkg.store.embedded.measure_degrees`) as JSON on standard output.
+"""The fan-out bounds' raw figures for one database checkpoint, measured in a process of its own.
 
-The server measures in a child process of its own: grouping a store's quads by subject and by
-object builds hash tables of a few hundred MiB for a million quads, which a long-running process
-would keep as resident memory after the measurement; a child returns it when it ends. The
-checkpoint is removed when the measurement ends.
+Run as a script (``python measure.py``) by :mod:`boostkg.api.planning`, never imported by the
+package: like the query worker it needs only the standard library and pyoxigraph, so it starts in a
+fraction of a second. It reads ``{"checkpoint": path, "queries": {name: SPARQL}}`` as JSON on its
+input (the queries are :data:`boostkg.store.planner.DEGREE_QUERIES`), writes ``{name: [row, ...]}``
+(each row a mapping of variable to the value's plain string) as JSON on its output, and removes the
+checkpoint. Grouping a store's quads by subject and by object builds hash tables of a few hundred
+MiB per million quads, which a long-running server would keep as resident memory; this process
+gives them back when it ends. Exit status 1 and one line on standard error if the checkpoint cannot
+be read.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
-from pathlib import Path
 
-from boostkg.errors import StoreError
-from boostkg.store.embedded import measure_degrees
+import pyoxigraph as ox
 
 
-def main(argv: list[str]) -> int:
-    checkpoint, generation = Path(argv[0]), int(argv[1])
+def main() -> int:
+    request = json.loads(sys.stdin.read())
+    checkpoint = str(request["checkpoint"])
+    rows: dict[str, list[dict[str, str]]] = {}
     try:
-        degrees = measure_degrees(checkpoint, generation)
-    except StoreError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        db = ox.Store.read_only(checkpoint)
+        for name, text in request["queries"].items():
+            result = db.query(text)
+            variables = [v.value for v in result.variables]  # type: ignore[union-attr]
+            rows[name] = [
+                {v: row[v].value for v in variables if row[v] is not None}
+                for row in result  # type: ignore[union-attr]
+            ]
+        del db
+    except OSError as exc:
+        print(f"cannot measure the checkpoint {checkpoint}: {exc}", file=sys.stderr)
         return 1
-    sys.stdout.write(json.dumps(degrees.to_json()))
+    finally:
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    sys.stdout.write(json.dumps(rows))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(main())
