@@ -220,12 +220,7 @@ class EmbeddedStore:
         if self._readers and self._readers[-1][0] == self.generation:
             return self._readers[-1][1]
         generation = self.generation
-        target = self.path / READERS_DIR / f"g{generation}-{len(self._readers)}-{uuid.uuid4().hex[:8]}"
-        target.parent.mkdir(exist_ok=True)
-        try:
-            self._db.backup(str(target))
-        except OSError as exc:
-            raise StoreError(f"cannot checkpoint the store for readers: {exc}") from exc
+        target = self._checkpoint(f"g{generation}-{len(self._readers)}", "for readers")
         self._readers.append((generation, target))
         for _, old in self._readers[:-READERS_KEPT]:
             shutil.rmtree(old, ignore_errors=True)
@@ -439,14 +434,22 @@ class EmbeddedStore:
         generation it holds. Take it while no write is under way (a write may swap the database);
         the measuring itself then never touches the live database and may run alongside writes."""
         generation = self.generation
-        target = self.path / READERS_DIR / f"measure-g{generation}-{uuid.uuid4().hex[:8]}"
+        return generation, self._checkpoint(f"measure-g{generation}", "to measure it")
+
+    def _checkpoint(self, name: str, purpose: str) -> Path:
+        """A RocksDB checkpoint (hard links) of the database in the readers' folder.
+
+        Raises:
+            StoreError: it could not be made (nothing of it is left).
+        """
+        target = self.path / READERS_DIR / f"{name}-{uuid.uuid4().hex[:8]}"
         target.parent.mkdir(exist_ok=True)
         try:
             self._db.backup(str(target))
         except OSError as exc:
             shutil.rmtree(target, ignore_errors=True)
-            raise StoreError(f"cannot checkpoint the store to measure it: {exc}") from exc
-        return generation, target
+            raise StoreError(f"cannot checkpoint the store {purpose}: {exc}") from exc
+        return target
 
     def keep_degrees(self, degrees: planner.Degrees) -> bool:
         """Keep bounds measured at the current generation (also written beside the readers'

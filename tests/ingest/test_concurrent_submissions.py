@@ -26,20 +26,10 @@ from boostkg.namespaces import META_GRAPH
 from boostkg.store import EmbeddedStore
 from boostkg.store.base import Triple
 from boostkg.validation import Shapes, ValidationReport, load_shapes
+from tests.ingest.samples import HEAD, ID
+from tests.ingest.samples import TIT as ANA
+from tests.ingest.samples import TIT_NO_REGION as IOANA
 
-ID = "https://w3id.org/boostkg/id/"
-HEAD = """@prefix icf: <https://w3id.org/boostkg/icf#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix dcterms: <http://purl.org/dc/terms/> .
-@prefix foaf: <http://xmlns.com/foaf/0.1/> .
-@prefix void: <http://rdfs.org/ns/void#> .
-@prefix theme: <https://w3id.org/boostkg/theme/> .
-@prefix nuts: <http://data.europa.eu/nuts/code/> .
-@prefix org: <https://w3id.org/boostkg/id/organisation/> .
-"""
-ANA = Steward("0000a001", "Ana", URIRef(ID + "organisation/tit"), "RO11")
-IOANA = Steward("0000a002", "Ioana", URIRef(ID + "organisation/tit"))
-"""Ana's colleague at TIT, without a region."""
 DANA = Steward("0000d001", "Dana", URIRef(ID + "organisation/bbf"))
 """A steward of another organisation, without a region."""
 WAIT_S = 120.0

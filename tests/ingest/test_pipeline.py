@@ -19,19 +19,8 @@ from boostkg.store import EmbeddedStore, open_store
 from boostkg.store.base import RdfFormat
 from boostkg.store.parsing import ParsedTriples, parse_triples
 from boostkg.validation import Shapes, load_shapes
+from tests.ingest.samples import HEAD, ID, TIT, TIT_NO_REGION
 
-ID = "https://w3id.org/boostkg/id/"
-HEAD = """@prefix icf: <https://w3id.org/boostkg/icf#> .
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-@prefix dcterms: <http://purl.org/dc/terms/> .
-@prefix foaf: <http://xmlns.com/foaf/0.1/> .
-@prefix void: <http://rdfs.org/ns/void#> .
-@prefix theme: <https://w3id.org/boostkg/theme/> .
-@prefix nuts: <http://data.europa.eu/nuts/code/> .
-@prefix org: <https://w3id.org/boostkg/id/organisation/> .
-"""
-TIT = Steward("0000a001", "Ana", URIRef(ID + "organisation/tit"), "RO11")
-TIT_NO_REGION = Steward("0000a002", "Ioana", URIRef(ID + "organisation/tit"))
 BBF = Steward("0000b001", "Boris", URIRef(ID + "organisation/bbf"), "BG33")
 ADMIN = Steward("0000c001", "Admin", URIRef(ID + "organisation/bbf"), None, admin=True)
 
