@@ -24,7 +24,7 @@ triple stated in two graphs counts twice: a bound is never below the truth.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from boostkg.store.lexer import TOKEN
 
@@ -50,16 +50,7 @@ class Degrees:
     total: int = 0
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "generation": self.generation,
-            "out": self.out,
-            "into": self.into,
-            "out_any_of": self.out_any_of,
-            "count": self.count,
-            "out_any": self.out_any,
-            "into_any": self.into_any,
-            "total": self.total,
-        }
+        return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Degrees:

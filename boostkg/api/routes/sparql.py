@@ -335,12 +335,17 @@ def app_lookup_runner(app: Any) -> LookupRunner:
 def _query_small(
     app: Any, query: str, formats: tuple[ResultFormat, RdfFormat], base_iri: str, settings: Settings
 ) -> bytes | None:
+    return _runner(app)(
+        query, formats[0], formats[1], base_iri, min(IN_PROCESS_MAX_BYTES, settings.max_result_bytes)
+    )
+
+
+def _runner(app: Any) -> LookupRunner:
+    """``app``'s lookup runner, made on first use (a remote store's app sets one that declines)."""
     runner = getattr(app.state, "lookup_runner", None)
     if runner is None:
         runner = app.state.lookup_runner = app_lookup_runner(app)
-    return cast(LookupRunner, runner)(
-        query, formats[0], formats[1], base_iri, min(IN_PROCESS_MAX_BYTES, settings.max_result_bytes)
-    )
+    return cast(LookupRunner, runner)
 
 
 def lookup_answer(
@@ -373,10 +378,7 @@ def lookup_answer(
 
 def app_lookup_answer(app: Any, query_string: bytes, accept: str, base_iri: str) -> tuple[bytes, str] | None:
     """:func:`lookup_answer` on ``app``'s store and settings."""
-    runner = getattr(app.state, "lookup_runner", None)
-    if runner is None:
-        runner = app.state.lookup_runner = app_lookup_runner(app)
-    return lookup_answer(cast(Settings, app.state.settings), runner, query_string, accept, base_iri)
+    return lookup_answer(cast(Settings, app.state.settings), _runner(app), query_string, accept, base_iri)
 
 
 async def run_graph_download(request: Request, graph: str, rdf: RdfFormat) -> Response:
