@@ -132,6 +132,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest submission body accepted (bytes); larger ones get 413. Default 10 MiB.",
     )
+    max_restore_bytes: int = Field(
+        default=16 * 1024**3,
+        gt=0,
+        description="Largest backup accepted by `POST /admin/restore` (bytes); larger ones get 413.",
+    )
     docs_dir: Path = Field(
         default=PROJECT_ROOT / "docs", description="Generated documentation served at /icf and /shapes."
     )

@@ -132,6 +132,10 @@ class UnsupportedMediaTypeError(InputError):
     """A request body's content type is missing or not one boostkg reads."""
 
 
+class BackupRejectedError(InputError):
+    """A backup sent for restoring is truncated, tampered with or disagrees with its own manifest."""
+
+
 class NotFoundError(BoostKGError):
     """A resource named in a request (a submission, a token) does not exist."""
 

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from boostkg.errors import (
     AuthError,
+    BackupRejectedError,
     BoostKGError,
     ConflictError,
     ForbiddenError,
@@ -42,6 +43,7 @@ _STATUS: tuple[tuple[type[BoostKGError], int, str], ...] = (
     (UnsupportedMediaTypeError, 415, "unsupported-media-type"),
     (NotConformingError, 422, "not-conforming"),
     (UnknownTermError, 422, "unknown-term"),
+    (BackupRejectedError, 422, "bad-backup"),
     (NotAcceptableError, 406, "not-acceptable"),
     (QueryTimeoutError, 503, "query-timeout"),
     (ResultTooLargeError, 400, "result-too-large"),
