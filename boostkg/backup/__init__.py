@@ -16,10 +16,12 @@ from boostkg.backup.file import (
 from boostkg.backup.online import (
     BACKUP_ROUTE,
     QUADS_HEADER,
+    RESTORE_ROUTE,
     ExclusiveLock,
     Snapshot,
     download_backup,
     online_snapshot,
+    upload_restore,
 )
 from boostkg.backup.restore import is_empty, restore_backup
 
@@ -28,6 +30,7 @@ __all__ = [
     "DATA_LINE",
     "FILE_LINE",
     "QUADS_HEADER",
+    "RESTORE_ROUTE",
     "TRAILER",
     "ArchivedFile",
     "ExclusiveLock",
@@ -38,6 +41,7 @@ __all__ = [
     "is_empty",
     "online_snapshot",
     "restore_backup",
+    "upload_restore",
     "write_backup",
     "write_backup_to",
 ]

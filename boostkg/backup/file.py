@@ -418,6 +418,23 @@ def check_file(path: Path, progress: Progress | None, extract_to: Path | None) -
         reading.close()
 
 
+def check_header(path: Path) -> None:
+    """Whether ``path`` starts as a boostkg backup does (its first line), decompressed if need be.
+
+    Raises:
+        InputError: it does not (it is some other file, or not gzip though named ``.gz``).
+    """
+    reading = Reading(path, None)
+    try:
+        start = reading.read(len(HEADER))
+    finally:
+        reading.close()
+    if start != HEADER:
+        raise InputError(
+            f"not a boostkg backup: its first line is not {HEADER.decode().strip()!r}", Location(str(path))
+        )
+
+
 def check_backup(path: Path, *, progress: Progress | None = None) -> Manifest:
     """Read the whole of ``path`` and return its manifest if the file is whole.
 

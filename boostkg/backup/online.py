@@ -12,20 +12,30 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
 import httpx
 
 from boostkg.auth import TokenStore
-from boostkg.backup.file import CHUNK, Checker, Manifest, Progress, Source, writing
-from boostkg.errors import AuthError, ForbiddenError, Location, StoreError, StoreUnavailableError
+from boostkg.backup.file import CHUNK, Checker, Manifest, Progress, Source, check_backup, writing
+from boostkg.errors import (
+    AuthError,
+    BackupRejectedError,
+    ForbiddenError,
+    InputError,
+    Location,
+    PayloadTooLargeError,
+    StoreError,
+    StoreUnavailableError,
+)
 from boostkg.store import RemoteStore
 from boostkg.store.embedded import READERS_DIR
 from boostkg.store.snapshot import SnapshotReader
 
 BACKUP_ROUTE = "/admin/backup"
+RESTORE_ROUTE = "/admin/restore"
 QUADS_HEADER = "X-Boostkg-Quads"
 """The response header of :data:`BACKUP_ROUTE` saying how many quads the stream will hold (progress)."""
 
@@ -146,6 +156,14 @@ def _refusal(response: httpx.Response, url: str) -> Exception:
         return AuthError(message)
     if response.status_code == 403:
         return ForbiddenError(message)
+    if response.status_code == 413:
+        return PayloadTooLargeError(message)
+    if response.status_code == 422:
+        return BackupRejectedError(message)
+    if response.status_code == 400:
+        return InputError(message)
+    if response.status_code == 503:
+        return StoreUnavailableError(message)
     return StoreError(message)
 
 
@@ -187,3 +205,57 @@ def download_backup(
         raise StoreUnavailableError(f"backup from {address} failed after {received:,} bytes: {exc}") from exc
     finally:
         checker.close()
+
+
+def upload_restore(
+    url: str, token: str, path: Path, *, progress: Progress | None = None, timeout_s: float = 3600.0
+) -> dict[str, object]:
+    """Restore the backup at ``path`` into the running server at ``url`` (``POST /admin/restore``
+    with an administrator's ``token``), once it is checked here (a file that is not whole is not
+    sent). The server checks it again before it touches anything and swaps it in under its write
+    lock. Returns the server's summary (``quads``, ``graphs``, ``files``, ``tokens``, ``created``).
+
+    Raises:
+        InputNotFoundError: no such file.
+        InputError: the file is not whole (checked here), or the server found it malformed (400).
+        BackupRejectedError: the server refused the backup as truncated, tampered with or
+            inconsistent (422); nothing was changed.
+        PayloadTooLargeError: the file is larger than the server accepts (413).
+        AuthError, ForbiddenError: the token is unknown, revoked or not an administrator's.
+        StoreUnavailableError: the server cannot be reached, the connection broke, or the server
+            could not swap the store in now (503); nothing was changed.
+        StoreError: the server failed otherwise.
+    """
+    check_backup(path, progress=progress)
+    address = url.rstrip("/") + RESTORE_ROUTE
+    size = path.stat().st_size
+
+    def body() -> Iterator[bytes]:
+        sent = 0
+        with path.open("rb") as source:
+            while chunk := source.read(CHUNK):
+                sent += len(chunk)
+                if progress is not None:
+                    progress(sent, size)
+                yield chunk
+
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/gzip" if path.name.endswith(".gz") else "application/n-quads",
+        "Content-Length": str(size),
+    }
+    try:
+        response = httpx.post(
+            address, content=body(), headers=headers, timeout=httpx.Timeout(timeout_s, connect=10.0)
+        )
+    except httpx.HTTPError as exc:
+        raise StoreUnavailableError(
+            f"restore through {address} failed: {exc}; the server restores all or nothing, "
+            "check its state with a backup before trying again"
+        ) from exc
+    if response.status_code != 200:
+        raise _refusal(response, address)
+    try:
+        return dict(response.json())
+    except ValueError as exc:
+        raise StoreError(f"{address} answered 200 without its JSON summary") from exc

@@ -19,7 +19,7 @@ from rdflib import URIRef
 
 from boostkg.auth import TokenStore
 from boostkg.backup.file import Manifest, Progress, Reading, Source, archive_files, check_file
-from boostkg.errors import ConflictError, StoreError
+from boostkg.errors import BackupRejectedError, ConflictError, StoreError
 from boostkg.store import EmbeddedStore, RdfFormat, RemoteStore, open_store
 
 
@@ -113,8 +113,9 @@ def restore_backup(
     Raises:
         InputNotFoundError: no such file.
         InputError: the file is truncated, corrupt or not a boostkg backup.
+        BackupRejectedError: the quads do not match the manifest's counts (nothing is changed).
         ConflictError: the store, the register or the archive holds something and ``force`` is not set.
-        StoreError: the restored store does not match the manifest, or cannot be written.
+        StoreError: the store cannot be written.
     """
     staging = archive.with_name(archive.name + ".restoring") if archive is not None else None
     if staging is not None:
@@ -144,7 +145,7 @@ def restore_backup(
                 got = {str(g.graph): g.triples for g in store.graphs()}
                 matches = got == manifest.graphs and store.triple_count() == manifest.quads
             if not matches:
-                raise StoreError(
+                raise BackupRejectedError(
                     f"restoring {path} gave other counts than its manifest; the store is unchanged"
                 )
             with _archive_swapped(archive, staging):

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from boostkg.auth import TokenStore, token_store_path
-from boostkg.backup import check_backup, download_backup, restore_backup, write_backup
+from boostkg.backup import check_backup, download_backup, restore_backup, upload_restore, write_backup
 from boostkg.cli.session import StoreOption, err, opened, out, settings_for
 from boostkg.config import Settings
 from boostkg.errors import InputError, Location, StoreLockedError
@@ -113,10 +113,39 @@ def restore(
     check_only: Annotated[
         bool, typer.Option("--check", help="Only check that the file is whole; change nothing.")
     ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Restore into the running server at this URL (replaces everything in it)."),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option(help="An administrator's token, with --url.", show_default=False)
+    ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="A file holding the token (keeps it out of `ps` and shell history).", show_default=False
+        ),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Restore a backup (quads, submissions archive, tokens) into an empty store (or, with --force,
-    in place of everything in it). The server must be stopped."""
+    in place of everything in it) with the server stopped; or, with --url, into the running server,
+    which checks the file first and swaps it in while it goes on answering (all or nothing)."""
+    if url is not None and not check_only:
+        if token_file is not None:
+            token = _read_token(token_file)
+        if not token:
+            raise typer.BadParameter(
+                "--url needs an administrator's --token or --token-file", param_hint="--token"
+            )
+        with _progress("restore", "bytes") as progress:
+            summary = upload_restore(url, token, file, progress=progress)
+        out.print(
+            f"restored {summary.get('quads', 0):,} quads in {summary.get('graphs', 0)} named graphs, "
+            f"{summary.get('files', 0)} archive files and {summary.get('tokens', 0)} tokens from {file} "
+            f"(taken {summary.get('created', '?')}) into {url} in {summary.get('seconds', '?')} s"
+        )
+        return
     if check_only:
         with _progress("check", "bytes") as progress:
             manifest = check_backup(file, progress=progress)

@@ -27,7 +27,7 @@ from boostkg.backup import (
     restore_backup,
     write_backup,
 )
-from boostkg.errors import AuthError, ConflictError, InputError, StoreError
+from boostkg.errors import AuthError, BackupRejectedError, ConflictError, InputError
 from boostkg.store import EmbeddedStore, RdfFormat, open_store
 from tests.cli_in_process import boostkg_in_process
 from tests.endpoint_server import BOOSTKG, TIT, cli_env
@@ -169,7 +169,7 @@ def test_forced_restore_that_fails_late_rolls_everything_back(backup_file: Path,
         tokens = TokenStore(token_store_path(kg.path))
         token, _ = tokens.create(steward="Kept", organisation=TIT)
         before = _nquads(kg), kg.graph_names()
-        with pytest.raises(StoreError, match="unchanged"):
+        with pytest.raises(BackupRejectedError, match="unchanged"):
             restore_backup(kg, tokens, lying, force=True)
         assert (_nquads(kg), kg.graph_names()) == before
         assert tokens.verify(token).name == "Kept"
@@ -342,7 +342,7 @@ def test_forced_restore_replaces_the_archive_and_a_late_failure_keeps_the_old_on
     old.write_bytes(b"kept")
     with open_store(target / "store") as kg:
         tokens = TokenStore(token_store_path(kg.path))
-        with pytest.raises(StoreError, match="unchanged"):
+        with pytest.raises(BackupRejectedError, match="unchanged"):
             restore_backup(kg, tokens, lying, archive=target / "submissions", force=True)
         assert _files(target / "submissions") == {"old-submission/source": b"kept"}
         assert not kg.graph_names()

@@ -18,7 +18,7 @@ from rdflib.compare import isomorphic
 
 from boostkg.auth import TokenStore, token_store_path
 from boostkg.backup import TRAILER, check_backup, download_backup, restore_backup, write_backup
-from boostkg.errors import ConflictError, StoreError
+from boostkg.errors import BackupRejectedError, ConflictError
 from boostkg.store import RdfFormat, RemoteStore, open_store
 from tests.cli_in_process import boostkg_in_process
 from tests.endpoint_server import TIT, scratch_server
@@ -114,7 +114,7 @@ def test_remote_restore_that_fails_late_leaves_the_server_as_it_was(oxigraph: Se
     lying = tmp_path / "lying.nq"
     lying.write_bytes(data[:cut] + TRAILER + json.dumps(manifest).encode() + b"\n")
     with oxigraph.open() as remote:
-        with pytest.raises(StoreError, match="unchanged"):
+        with pytest.raises(BackupRejectedError, match="unchanged"):
             restore_backup(remote, tokens, lying, force=True)
         _same(_graphs(remote), before)
         assert G + "later" in _graphs(remote)
