@@ -31,6 +31,7 @@ from starlette.routing import BaseRoute, Match
 
 import boostkg
 from boostkg.config import LogFormat, Settings
+from boostkg.errors import QueryError, QueryTimeoutError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -49,6 +50,30 @@ request_id: ContextVar[str | None] = ContextVar("boostkg_request_id", default=No
 """The id of the request being answered in this context (``None`` outside a request)."""
 
 log = logging.getLogger("boostkg.request")
+
+
+class StreamCutOffError(Exception):
+    """A response whose body had started was ended early on purpose (a query's deadline or result
+    size limit, after its first MiB went out): the server closes the connection without the
+    chunked terminator, and logs one warning line instead of two tracebacks (:class:`QuietCutOffs`)."""
+
+
+def _cut_off(exc: BaseException) -> QueryError | None:
+    """The query error that ended a streamed body, if that is what ``exc`` is (Starlette wraps it
+    in *Caught handled exception, but response already started*, a RuntimeError)."""
+    if isinstance(exc, QueryError):
+        return exc
+    if isinstance(exc, RuntimeError) and isinstance(exc.__cause__, QueryError):
+        return exc.__cause__
+    return None
+
+
+class QuietCutOffs(logging.Filter):
+    """Drops the records that carry a :class:`StreamCutOffError` (uvicorn's *Exception in ASGI
+    application* with its traceback): the middleware has already logged the cut-off in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], StreamCutOffError))
 
 
 class Metrics:
@@ -188,11 +213,13 @@ class Observability:
         status = 500
         sniff = False
         timed_out = False
+        responding = False
         self.metrics.in_progress.inc()
 
         async def tagged_send(message: Message) -> None:
-            nonlocal status, sniff, timed_out
+            nonlocal status, sniff, timed_out, responding
             if message["type"] == "http.response.start":
+                responding = True
                 status = int(message["status"])
                 sniff = status == 503
                 message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, rid.encode("ascii"))]
@@ -203,10 +230,16 @@ class Observability:
 
         try:
             await self.app(scope, receive, tagged_send)
-        except Exception:
-            status = 500
-            log.exception("unhandled error answering %s %s", scope["method"], scope["path"])
-            raise
+        except Exception as exc:
+            cause = _cut_off(exc) if responding else None
+            if cause is None:
+                status = 500
+                log.exception("unhandled error answering %s %s", scope["method"], scope["path"])
+                raise
+            # Counted with the status sent (the body's end tells the client), and as a timeout if it was one.
+            timed_out = isinstance(cause, QueryTimeoutError)
+            log.warning("%s %s cut off after its response started: %s", scope["method"], scope["path"], cause)
+            raise StreamCutOffError(str(cause)) from None
         finally:
             seconds = time.perf_counter() - started
             self.metrics.in_progress.dec()
@@ -300,6 +333,7 @@ class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def _handler(settings: Settings) -> logging.Handler:
     handler = _OurHandler(sys.stderr)
     handler.addFilter(RequestIdFilter())
+    handler.addFilter(QuietCutOffs())
     if settings.log_format is LogFormat.json:
         handler.setFormatter(JsonFormatter())
     else:
