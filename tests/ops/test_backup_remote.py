@@ -17,7 +17,14 @@ from rdflib import Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 
 from boostkg.auth import TokenStore, token_store_path
-from boostkg.backup import TRAILER, check_backup, download_backup, restore_backup, write_backup
+from boostkg.backup import (
+    TRAILER,
+    check_backup,
+    download_backup,
+    restore_backup,
+    upload_restore,
+    write_backup,
+)
 from boostkg.errors import BackupRejectedError, ConflictError
 from boostkg.store import RdfFormat, RemoteStore, open_store
 from tests.cli_in_process import boostkg_in_process
@@ -167,3 +174,42 @@ def test_online_backup_through_a_server_on_the_remote_store(oxigraph: Server, tm
     dataset.parse(data=out.getvalue(), format="nquads")
     _same({str(g.identifier): g for g in dataset.graphs() if len(g)}, _expected())
     assert TokenStore(token_store_path(restored / "store")).verify(served.admin_token).admin
+
+
+def test_online_restore_through_a_server_on_the_remote_store(oxigraph: Server, tmp_path: Path) -> None:
+    """``POST /admin/restore`` on a server over the Oxigraph server: the remote graphs become the
+    backup's (a graph written after it is dropped, a changed one put back), the token register in
+    the local folder too; a tampered backup is refused with 422 and the server keeps its graphs."""
+    _fill(oxigraph)
+    env = {
+        "BOOSTKG_STORE_URL": oxigraph.query_url,
+        "BOOSTKG_STORE_UPDATE_URL": oxigraph.update_url,
+        "BOOSTKG_STORE_GSP_URL": str(oxigraph.gsp_url),
+    }
+    with scratch_server(tmp_path, env=env) as served:
+        path = tmp_path / "online.nq"
+        download_backup(served.url, served.admin_token, path)
+        changes = (
+            f"INSERT DATA {{ GRAPH <{G}after> {{ <urn:a> <urn:b> <urn:c> }} }} ;"
+            f' INSERT DATA {{ GRAPH <{G}seed> {{ <urn:a> <urn:b> "changed" }} }}'
+        )
+        done = httpx.post(served.sparql, data={"update": changes}, headers=served.admin, timeout=60)
+        assert done.status_code == 204, done.text
+        late, _ = TokenStore(token_store_path(served.store)).create(steward="Late", organisation=TIT)
+        with oxigraph.open() as remote:
+            changed = _graphs(remote)
+        assert set(changed) == {G + "seed", G + "submission/s1", G + "after", G + "meta"}  # + the record
+        data = path.read_bytes()
+        tampered = data.replace(b'"one"@en', b'"uno"@en')
+        refused = httpx.post(
+            served.url + "/admin/restore", content=tampered, headers=served.admin, timeout=120
+        )
+        assert refused.status_code == 422, refused.text
+        with oxigraph.open() as remote:
+            _same(_graphs(remote), changed)
+        summary = upload_restore(served.url, served.admin_token, path)
+        assert summary["quads"] == 5
+        with oxigraph.open() as remote:
+            _same(_graphs(remote), _expected())
+        who = httpx.get(served.url + "/stewards/me", headers={"Authorization": f"Bearer {late}"}, timeout=30)
+        assert who.status_code == 401
