@@ -15,8 +15,28 @@ import pytest
 from boostkg.config import PROJECT_ROOT, Settings
 from boostkg.ingest.bootstrap import BootstrapReport, bootstrap
 from boostkg.store import EmbeddedStore, open_store
+from tests import parallel
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    parallel.write_units(config, items)  # a worker of ``pytest -n N``: see tests/parallel.py
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: object) -> None:
+    parallel.configure_node(node)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``--dist loadfile``, with modules sharing a costly fixture as one unit, longest first."""
+    return parallel.make_scheduler(config, log) if config.getoption("dist") == "loadfile" else None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    parallel.remove_units(config)
 
 
 @pytest.fixture(scope="session")
