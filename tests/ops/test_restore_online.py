@@ -33,6 +33,8 @@ MAX_RESTORE_BYTES = 24 * 1024 * 1024
 COUNTS = f"""SELECT ?a ?b WHERE {{
   {{ SELECT (COUNT(*) AS ?a) WHERE {{ GRAPH <{A}> {{ ?s ?p ?o }} }} }}
   {{ SELECT (COUNT(*) AS ?b) WHERE {{ GRAPH <{B}> {{ ?s ?p ?o }} }} }} }}"""
+LOOKUP = "SELECT ?o WHERE { <urn:r:350> <urn:r:n> ?o }"
+"""One row before the restore (the triple was written after the backup), none after."""
 
 
 @pytest.fixture(scope="module")
@@ -82,23 +84,38 @@ def _whoami(server: Scratch, token: str) -> int:
 
 
 class Reader(threading.Thread):
-    """Asks for both graphs' counts in one query, again and again, until stopped."""
+    """Asks for both graphs' counts in one query (a query worker's), or with ``lookup`` for one
+    subject's triples (a bounded lookup, answered in the server's processes; alternately GET and
+    POST), again and again, until stopped. An answer is the two counts, or the rows found twice."""
 
-    def __init__(self, server: Scratch) -> None:
+    def __init__(self, server: Scratch, *, lookup: bool = False) -> None:
         super().__init__(daemon=True)
         self.server = server
+        self.lookup = lookup
         self.stop = threading.Event()
         self.answers: list[tuple[int, int]] = []
         self.unavailable = 0
         self.failures: list[str] = []
 
+    def _ask(self, client: httpx.Client, n: int) -> httpx.Response:
+        if not self.lookup:
+            return client.post(self.server.sparql, data={"query": COUNTS})
+        if n % 2:
+            return client.post(self.server.sparql, data={"query": LOOKUP})
+        return client.get(self.server.sparql, params={"query": LOOKUP})
+
     def run(self) -> None:
         with httpx.Client(timeout=120) as client:
+            n = 0
             while not self.stop.is_set():
-                got = client.post(self.server.sparql, data={"query": COUNTS})
+                n += 1
+                got = self._ask(client, n)
                 if got.status_code == 200:
-                    row = got.json()["results"]["bindings"][0]
-                    self.answers.append((int(row["a"]["value"]), int(row["b"]["value"])))
+                    rows = got.json()["results"]["bindings"]
+                    if self.lookup:
+                        self.answers.append((len(rows), len(rows)))
+                    else:
+                        self.answers.append((int(rows[0]["a"]["value"]), int(rows[0]["b"]["value"])))
                 elif got.status_code == 503 and got.headers.get("retry-after"):
                     self.unavailable += 1
                 else:
@@ -118,7 +135,7 @@ def test_round_trip_restores_quads_and_tokens_while_queries_go_on(server: Scratc
     late = _steward(server)
     assert _whoami(server, late) == 200
     assert _counts(server) == (450, 260)
-    readers = [Reader(server) for _ in range(3)]
+    readers = [Reader(server), Reader(server), Reader(server, lookup=True)]
     for reader in readers:
         reader.start()
     try:
@@ -146,14 +163,12 @@ def test_round_trip_restores_quads_and_tokens_while_queries_go_on(server: Scratc
             reader.join(timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"restored {len(before):,} quads" in done.stdout
-    answers = [answer for reader in readers for answer in reader.answers]
     assert not [r.failures for r in readers if r.failures]
-    assert set(answers) == {(450, 260), (300, 200)}  # the old store, then the restored one; no mix
-    for reader in readers:  # each reader saw the old state first and the restored one last
-        assert reader.answers[0] == (450, 260)
-        assert reader.answers[-1] == (300, 200)
-        restored_at = reader.answers.index((300, 200))
-        assert set(reader.answers[restored_at:]) == {(300, 200)}
+    for reader in readers:  # each saw the old store first, then the restored one to the end; no mix
+        old, new = ((1, 1), (0, 0)) if reader.lookup else ((450, 260), (300, 200))
+        assert set(reader.answers) == {old, new}
+        assert reader.answers[0] == old
+        assert set(reader.answers[reader.answers.index(new) :]) == {new}
     assert _quads(server, tmp_path / "after.nq") == before
     assert _whoami(server, late) == 401  # the register is the backup's: the late token is gone
     assert _whoami(server, server.steward_token) == 200
