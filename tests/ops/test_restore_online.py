@@ -10,8 +10,10 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -232,4 +234,21 @@ def test_only_administrators_may_restore(server: Scratch, tmp_path: Path) -> Non
     assert forged.status_code == 401
     with pytest.raises(ForbiddenError, match="403"):
         upload_restore(server.url, server.steward_token, good)
+    assert _quads(server, tmp_path / "after.nq") == before
+
+
+def test_an_upload_cut_short_changes_nothing_and_leaves_no_file(server: Scratch, tmp_path: Path) -> None:
+    before = _quads(server, tmp_path / "before.nq")
+    port = int(server.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        head = (
+            f"POST {RESTORE_ROUTE} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/n-quads\r\n"
+            f"Authorization: Bearer {server.admin_token}\r\nContent-Length: 5000000\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b"# boostkg backup: " + b"x" * 300_000)  # then the client dies
+    deadline = time.monotonic() + 20
+    while "the client went away" not in server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "online restore: the client went away after" in server.log.read_text()
+    assert not list((server.store / "restore-incoming").iterdir())
     assert _quads(server, tmp_path / "after.nq") == before

@@ -31,6 +31,7 @@ from typing import cast
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from boostkg.api.admin import require_admin, write_state
@@ -243,6 +244,10 @@ async def _receive(request: Request, folder: Path, limit: int) -> Path:
     except OSError as exc:
         path.unlink(missing_ok=True)
         raise StoreError(f"cannot receive the backup into {folder}: {exc}") from exc
+    except ClientDisconnect as exc:
+        path.unlink(missing_ok=True)
+        log.warning("online restore: the client went away after %d bytes; nothing was changed", size)
+        raise InputError(f"the upload was cut short after {size:,} bytes; nothing was changed") from exc
     except BaseException:
         path.unlink(missing_ok=True)
         raise
