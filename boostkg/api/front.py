@@ -1,23 +1,23 @@
-"""The HTTP protocol ``boostkg serve`` runs: uvicorn's h11 protocol with a shortcut for lookups.
+"""The HTTP protocol ``boostkg serve`` runs: uvicorn's h11 protocol with a shortcut for queries.
 
-A bounded lookup (``GET /sparql?query=`` whose every triple pattern has a named subject, see
-:func:`~boostkg.api.routes.sparql.lookup_answer`) costs pyoxigraph about 0.2 ms, and h11's parsing,
-the ASGI cycle and Starlette's request and response objects cost as much again. Between requests,
-when uvicorn's protocol has nothing in flight, this protocol reads the next request head itself: a
-plain ``GET /sparql?query=...`` over HTTP/1.1 (no body, no ``Origin``, no ``Connection: close``)
-that the lookup path answers gets its 200 written straight to the socket; every other request,
-and every lookup the lookup path declines (errors included), is handed to h11 with all the bytes
-read so far, and goes through the application exactly as before. Responses are those the
-application would send for the same request (status, ``content-type``, ``content-length`` and
-uvicorn's ``date``/``server`` headers); keep-alive, its timeout and graceful shutdown stay uvicorn's.
+A bounded lookup (``GET /sparql?query=`` whose every triple pattern has a named subject) costs
+pyoxigraph about 0.2 ms, and h11's parsing, the ASGI cycle, Starlette's request and response objects
+and the application's middleware cost as much again, and more than that (~0.7 ms) for a query
+that a worker runs. Between requests, when uvicorn's protocol has nothing in flight, this protocol
+reads the next request head itself. A plain ``GET /sparql?query=...`` over HTTP/1.1 (no body, no
+``Origin``, no ``Connection: close``) that passes the endpoint's checks
+(:func:`~boostkg.api.routes.sparql.front_answer`) is answered here: a query that cannot run long
+gets its 200 written straight to the socket; any other runs on the query workers (or on the
+remote store, ``BOOSTKG_STORE_URL``) and its answer is written to the socket as it arrives. Every
+other request, and every query the checks decline (errors included), is handed to h11 with all
+the bytes read so far, and goes through the application exactly as before.
 
-On a remote store (``BOOSTKG_STORE_URL``) lookups are not answered here (every query is the
-server's), but a plain ``GET /sparql?query=`` that passes the endpoint's checks
-(:func:`~boostkg.api.routes.sparql.remote_answer`) is proxied: the remote server's answer is
-written to the socket as it arrives, without h11 and the ASGI cycle. Reading stops while it is
-written; requests pipelined behind it are handled in order afterwards; graceful shutdown waits for
-it; an error after its status went out ends the chunked body without its terminator. Like front
-lookups, proxied answers are counted in /metrics but carry no ``x-request-id`` (the access log,
+Responses are those the application would send for the same request (status, ``content-type``,
+``content-length`` or chunked body, problem documents, uvicorn's ``date``/``server`` headers);
+keep-alive, its timeout and graceful shutdown stay uvicorn's. While a worker's answer is written,
+reading stops; requests pipelined behind it are handled in order afterwards; graceful shutdown
+waits for it; an error after its status went out ends the chunked body without its terminator.
+Front answers are counted in /metrics but carry no ``x-request-id`` (the access log,
 ``BOOSTKG_ACCESS_LOG``, turns this protocol off and every request then goes through the app).
 """
 
@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from boostkg.errors import BoostKGError
+from boostkg.errors import BoostKGError, QueryTimeoutError
 
 if TYPE_CHECKING:
-    from boostkg.api.routes.sparql import RemoteResponse
+    from boostkg.api.routes.sparql import FrontResponse
 
 _GRACE_S = 1.0
 """How long the head deadline waits again when it finds bytes not read yet."""
@@ -57,8 +57,6 @@ class FrontProtocol(H11Protocol):
         self._head = b""
         self._handed_over = handed_over
         """Bytes another process read from this connection before handing it over: they come first."""
-        self._remote: bool | None = None
-        """Whether the app's store is remote (known once its lifespan has started)."""
         self._proxying: asyncio.Task[None] | None = None
         """The task writing a proxied answer, while it runs."""
         self._held = b""
@@ -123,17 +121,12 @@ class FrontProtocol(H11Protocol):
                     self._head = buffer
                     return
                 break
-            if self._remote is None:
-                self._remote = _is_remote(self.app_for_lookups)
-            if self._remote:  # every query is the server's: proxied, or left to h11
-                response = self._proxy(buffer[:end])
-                if response is not None:
-                    self._start_proxy(response, buffer[end + 4 :])
-                    return
-                break
-            answer = self._answer(buffer[:end])
+            answer = self._front(buffer[:end])
             if answer is None:
                 break
+            if not isinstance(answer, bytes):  # the workers' (or the remote store's) answer
+                self._start_proxy(answer, buffer[end + 4 :])
+                return
             self._unset_keepalive_if_required()
             self.transport.write(answer)
             self.server_state.total_requests += 1
@@ -145,20 +138,25 @@ class FrontProtocol(H11Protocol):
         if buffer:
             super().data_received(buffer)
 
-    def _proxy(self, head: bytes) -> RemoteResponse | None:
-        """The response to a request head the remote store answers directly, else ``None``."""
+    def _front(self, head: bytes) -> bytes | FrontResponse | None:
+        """The response to a request head answered here (see the module docstring), else ``None``."""
         parsed = parse_lookup_head(head)
         if parsed is None:
             return None
-        from boostkg.api.routes.sparql import remote_answer  # the routes import the app's modules
+        from boostkg.api.routes.sparql import front_answer  # the routes import the app's modules
 
+        started = time.perf_counter()
         query_string, accept, host = parsed
+        app = self.app_for_lookups
         base_iri = f"{self.scheme or 'http'}://{host}/sparql"
-        return remote_answer(
-            self.app_for_lookups, query_string, accept, base_iri, self.server_state.default_headers
-        )
+        answer = front_answer(app, query_string, accept, base_iri, self.server_state.default_headers)
+        if isinstance(answer, bytes):
+            metrics = getattr(app.state, "metrics", None)
+            if metrics is not None:  # the middleware that counts the app's answers never sees this one
+                metrics.observe("GET", "/sparql", 200, time.perf_counter() - started)
+        return answer
 
-    def _start_proxy(self, response: RemoteResponse, rest: bytes) -> None:
+    def _start_proxy(self, response: FrontResponse, rest: bytes) -> None:
         """Write ``response`` in a task, reading nothing meanwhile (``rest``: bytes after its head)."""
         self._unset_keepalive_if_required()
         self._held = rest
@@ -170,7 +168,7 @@ class FrontProtocol(H11Protocol):
         task.add_done_callback(_report_failure)
         task.add_done_callback(tasks.discard)
 
-    async def _write_proxied(self, response: RemoteResponse) -> None:
+    async def _write_proxied(self, response: FrontResponse) -> None:
         started = time.perf_counter()
         pieces = response.pieces()
         complete = False
@@ -182,8 +180,10 @@ class FrontProtocol(H11Protocol):
                 if self.flow.write_paused:
                     await self.flow.drain()
             complete = True
-        except BoostKGError:  # after the status went out: cut off, as the logged ending says
-            pass
+        except BoostKGError as exc:  # after the status went out: cut off, as the body's last line says
+            _log.warning("GET /sparql cut off after its response started: %s", exc)
+            if isinstance(exc, QueryTimeoutError):
+                self._count_timeout()
         finally:
             await pieces.aclose()
             self._proxying = None
@@ -201,13 +201,18 @@ class FrontProtocol(H11Protocol):
                 if held:
                     self.data_received(held)
 
-    def _count(self, response: RemoteResponse, seconds: float) -> None:
+    def _count(self, response: FrontResponse, seconds: float) -> None:
         """Count a proxied answer in /metrics, as the application's middleware counts its own."""
         metrics = getattr(self.app_for_lookups.state, "metrics", None)
         if metrics is not None:
             metrics.observe("GET", "/sparql", response.status, seconds)
             if response.slug == "query-timeout":
                 metrics.timeouts.labels("/sparql").inc()
+
+    def _count_timeout(self) -> None:
+        metrics = getattr(self.app_for_lookups.state, "metrics", None)
+        if metrics is not None:
+            metrics.timeouts.labels("/sparql").inc()
 
     def shutdown(self) -> None:
         if self._proxying is not None:  # graceful: finish the answer, then close
@@ -219,31 +224,6 @@ class FrontProtocol(H11Protocol):
         if self._proxying is not None:  # closing its answer gives the server connection back
             self._proxying.cancel()
         super().connection_lost(exc)
-
-    def _answer(self, head: bytes) -> bytes | None:
-        """The whole response to a request head the lookup path answers, else ``None``."""
-        parsed = parse_lookup_head(head)
-        if parsed is None:
-            return None
-        from boostkg.api.routes.sparql import app_lookup_answer  # the routes import the app's modules
-
-        started = time.perf_counter()
-        query_string, accept, host = parsed
-        app = self.app_for_lookups
-        found = app_lookup_answer(app, query_string, accept, f"{self.scheme or 'http'}://{host}/sparql")
-        if found is None:
-            return None
-        response = lookup_response(self.server_state.default_headers, *found)
-        metrics = getattr(app.state, "metrics", None)
-        if metrics is not None:  # the middleware that counts the app's answers never sees this one
-            metrics.observe("GET", "/sparql", 200, time.perf_counter() - started)
-        return response
-
-
-def _is_remote(app: Any) -> bool:
-    from boostkg.store.remote_queries import RemoteQueries
-
-    return isinstance(getattr(app.state, "query_workers", None), RemoteQueries)
 
 
 def _report_failure(task: asyncio.Task[None]) -> None:

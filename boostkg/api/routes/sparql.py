@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -60,7 +60,7 @@ from boostkg.namespaces import graph_iri
 from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat
 from boostkg.store.lexer import Scan, named_graphs, scan, with_using
 from boostkg.store.remote_queries import RemoteQueries
-from boostkg.store.workers import QueryJob, QueryWorkers
+from boostkg.store.workers import Answer, QueryJob, QueryWorkers
 
 router = APIRouter()
 
@@ -622,32 +622,34 @@ class LookupFastPath:
             if name == b"accept" and not accept:
                 accept = value.decode("latin-1")
         request = Request(scope)
-        found = app_lookup_answer(scope["app"], scope["query_string"], accept, _endpoint(request))
+        app = scope["app"]
+        found = app_lookup_answer(app, scope["query_string"], accept, _endpoint(request))
         if found is None:
             return None
-        return Response(found[0], media_type=found[1])
+        # the headers the middleware this path skips would add (security headers, CORS)
+        headers = {"x-content-type-options": "nosniff"}
+        if cast(Settings, app.state.settings).cors_origins:
+            headers["vary"] = "Origin"
+        return Response(found[0], media_type=found[1], headers=headers)
 
 
-class RemoteResponse:
-    """The whole HTTP/1.1 response to a ``GET /sparql`` the remote store answers, as bytes to write
-    in order (:meth:`pieces`): the same status, headers and body the application would send, bar
-    its request id. ``status`` is known once the first piece has been produced."""
+class FrontResponse:
+    """The whole HTTP/1.1 response to a ``GET /sparql`` that the query workers (or the remote
+    store) answer, as bytes to write in order (:meth:`pieces`): the same status, headers and body
+    the application would send, bar its request id. ``status`` is known once the first piece has
+    been produced."""
 
     def __init__(
         self,
-        workers: RemoteQueries,
+        start: Callable[[], Awaitable[Answer]],
         job: QueryJob,
         settings: Settings,
         default_headers: list[tuple[bytes, bytes]],
-        form: str,
-        query_params: str | None,
     ) -> None:
-        self._workers = workers
+        self._start = start
         self._job = job
         self._settings = settings
         self._default_headers = default_headers
-        self._form = form
-        self._query_params = query_params
         self.status = 0
         self.slug = ""
         """The problem type of an error response (``""`` for a 200)."""
@@ -660,9 +662,7 @@ class RemoteResponse:
         settings, job = self._settings, self._job
         limit = settings.max_result_bytes
         try:
-            answer = await self._workers.run(
-                job, timeout_s=settings.query_timeout_s, form=self._form, query_params=self._query_params
-            )
+            answer = await self._start()
         except BoostKGError as exc:
             yield self._problem(exc)
             return
@@ -744,18 +744,18 @@ def _negotiated(found: Scan, accept: str, wanted: str | None) -> tuple[ResultFor
     return formats
 
 
-def remote_answer(
+def front_answer(
     app: Any, query_string: bytes, accept: str, base_iri: str, default_headers: list[tuple[bytes, bytes]]
-) -> RemoteResponse | None:
-    """The response to ``GET /sparql?<query_string>`` when the app's store is remote and the request
-    is a plain query: the parameters ``query`` and optionally ``format``, once each, UTF-8, within
-    the size limit, a query form the lexer recognises, no SERVICE the settings refuse, a format the
-    client accepts. Decided without I/O; ``None`` for anything else (the full path then answers it,
-    its errors included)."""
-    workers = getattr(app.state, "query_workers", None)
-    if not isinstance(workers, RemoteQueries):
-        return None
-    settings = cast(Settings, app.state.settings)
+) -> bytes | FrontResponse | None:
+    """The response to ``GET /sparql?<query_string>`` when it is a plain query: the parameters
+    ``query`` and optionally ``format``, once each, UTF-8, within the size limit, a query form the
+    lexer recognises, no SERVICE the settings refuse, a format the client accepts. A query that
+    cannot run long on the embedded store is answered at once (the whole response, as bytes); any
+    other is a :class:`FrontResponse` that runs it on the query workers, or on the remote store.
+    Decided without I/O; ``None`` for anything else (the full path then answers it, its errors
+    included)."""
+    state = app.state
+    settings = cast(Settings, state.settings)
     if len(query_string) > settings.max_query_bytes:
         return None
     try:
@@ -778,11 +778,31 @@ def remote_answer(
     formats = _negotiated(scanned, accept, wanted[0])
     if formats is None:
         return None
+    if settings.cors_origins:  # as CORSMiddleware marks an answer to a request without Origin
+        default_headers = [*default_headers, (b"vary", b"Origin")]
+    workers = state.query_workers
+    remote = isinstance(workers, RemoteQueries)
+    if not remote and not scanned.services and not scanned.has_dataset_clause:
+        body = _query_small(app, query, formats, base_iri, settings)
+        if body is not None:
+            return lookup_response(default_headers, body, _media(scanned.form, formats))
     results, rdf = formats
     job = QueryJob(
         query=query, results=results, rdf=rdf, union=not scanned.has_dataset_clause, base_iri=base_iri
     )
-    raw = query_string.decode("latin-1") if len(values) == 1 else None
-    if settings.cors_origins:  # as CORSMiddleware marks an answer to a request without Origin
-        default_headers = [*default_headers, (b"vary", b"Origin")]
-    return RemoteResponse(workers, job, settings, default_headers, scanned.form, raw)
+    timeout_s = settings.query_timeout_s
+    if remote:
+        remote_workers = cast(RemoteQueries, workers)
+        form = scanned.form
+        raw = query_string.decode("latin-1") if len(values) == 1 else None
+
+        def start() -> Awaitable[Answer]:
+            return remote_workers.run(job, timeout_s=timeout_s, form=form, query_params=raw)
+
+    else:
+        pool = cast(QueryWorkers, workers)
+
+        def start() -> Awaitable[Answer]:
+            return pool.run(job, timeout_s=timeout_s)
+
+    return FrontResponse(start, job, settings, default_headers)

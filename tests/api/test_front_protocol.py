@@ -1,6 +1,8 @@
-"""``GET /sparql`` on a remote store, proxied by the front protocol (api/front.py) ahead of h11:
-the same answers as the Oxigraph server gives directly and as the full path gives, its errors,
-pipelining, streaming, metrics, an outage and graceful shutdown, all through real servers."""
+"""``GET /sparql`` answered by the front protocol (api/front.py) ahead of h11, on a remote store
+(proxied to an Oxigraph server) and on the embedded store (run by the query workers): the same
+answers as the Oxigraph server gives directly and as the full path gives, its errors, pipelining,
+streaming, metrics, an outage of the remote server and graceful shutdown, all through real
+servers. Every test runs against both stores unless it says otherwise."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ import httpx
 import pytest
 from rdflib import URIRef
 
-from boostkg.store import RdfFormat
+from boostkg.store import EmbeddedStore, RdfFormat
 from tests.endpoint_server import Scratch, scratch_server
 from tests.store.servers import OxigraphProcess, Server
 
@@ -37,6 +39,8 @@ JSON = "application/sparql-results+json"
 
 @dataclass(frozen=True)
 class Servers:
+    kind: str
+    """``remote`` (boostkg on the Oxigraph server below) or ``embedded`` (boostkg's own stores)."""
     oxigraph: OxigraphProcess
     direct: Server
     front: Scratch
@@ -47,32 +51,35 @@ class Servers:
     """The front protocol with a 2 s query deadline, a 2 MiB result limit and 1 s keep-alive."""
 
 
-@pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    base = tmp_path_factory.mktemp("remote-front")
+@pytest.fixture(scope="module", params=["remote", "embedded"])
+def servers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    kind: str = request.param
+    base = tmp_path_factory.mktemp(f"front-{kind}")
     oxigraph = OxigraphProcess(base)
     direct = oxigraph.start()
     try:
-        triples = "".join(f"<{EX}s{i}> <{EX}p> {i} .\n" for i in range(N_SUBJECTS))
+        triples = "".join(f"<{EX}s{i}> <{EX}p> {i} .\n" for i in range(N_SUBJECTS)).encode()
         with direct.open() as store:
-            store.replace_graph(URIRef(f"{EX}g"), triples.encode(), RdfFormat.TURTLE)
-        env = {
-            "BOOSTKG_STORE_URL": direct.query_url,
-            "BOOSTKG_STORE_UPDATE_URL": direct.update_url,
-            "BOOSTKG_STORE_GSP_URL": str(direct.gsp_url),
-            "BOOSTKG_QUERY_WORKERS": "4",
-        }
+            store.replace_graph(URIRef(f"{EX}g"), triples, RdfFormat.TURTLE)
+        env = {"BOOSTKG_QUERY_WORKERS": "4"}
+        if kind == "remote":
+            env["BOOSTKG_STORE_URL"] = direct.query_url
+            env["BOOSTKG_STORE_UPDATE_URL"] = direct.update_url
+            env["BOOSTKG_STORE_GSP_URL"] = str(direct.gsp_url)
         tight_env = {**env, "BOOSTKG_QUERY_TIMEOUT_S": "2", "BOOSTKG_MAX_RESULT_BYTES": str(2 << 20)}
         tight_env["BOOSTKG_KEEP_ALIVE_S"] = "1"
         folders = [base / name for name in ("front", "full", "tight")]
         for folder in folders:
             folder.mkdir()
+            if kind == "embedded":
+                with EmbeddedStore(folder / "store") as own:
+                    own.replace_graph(URIRef(f"{EX}g"), triples, RdfFormat.TURTLE)
         with (
             scratch_server(folders[0], env) as front,
             scratch_server(folders[1], {**env, "BOOSTKG_ACCESS_LOG": "true"}) as full,
             scratch_server(folders[2], tight_env) as tight,
         ):
-            yield Servers(oxigraph, direct, front, full, tight)
+            yield Servers(kind, oxigraph, direct, front, full, tight)
     finally:
         oxigraph.stop()
 
@@ -136,7 +143,8 @@ def test_a_syntax_error_is_the_full_paths_400_naming_line_and_column(servers: Se
     assert _proxied(front)
     assert front.headers["content-type"] == "application/problem+json"
     assert front.json() == full.json()
-    assert re.search(r"error at 2:\d+", front.json()["detail"]), front.json()["detail"]
+    # the remote server's own words ("error at 2:30") or the workers' ("line 2, column 30")
+    assert re.search(r"error at 2:\d+|line 2, column \d+", front.json()["detail"]), front.json()["detail"]
 
 
 def test_what_the_proxy_declines_still_gets_the_full_paths_answer(servers: Servers) -> None:
@@ -204,6 +212,15 @@ def test_the_result_limit_cuts_a_streamed_answer_off_without_its_terminator(serv
     assert len(received) <= (2 << 20) + 200  # and nothing past the limit but the last line
     assert received.endswith(b"THIS RESPONSE IS INCOMPLETE.\n")
     assert b"2,097,152-byte limit" in received[-200:]
+    deadline = time.monotonic() + 10  # and the operator reads one line about it, not a traceback
+    logged: list[str] = []
+    while not logged and time.monotonic() < deadline:
+        logged = [line for line in servers.tight.log.read_text().splitlines() if "cut off after" in line]
+        time.sleep(0.1)
+    assert len(logged) == 1, logged
+    assert "GET /sparql cut off after its response started" in logged[0]
+    assert "2,097,152-byte limit" in logged[0]
+    assert "Traceback" not in servers.tight.log.read_text()
 
 
 def _read_into(response: httpx.Response, received: bytearray) -> None:
@@ -272,7 +289,7 @@ def test_pipelined_requests_are_answered_in_order(servers: Servers) -> None:
     assert [status for status, _ in answers] == [200, 406, 200, 400, 200, 200]
     assert answers[0][1].count(b"\n") == 400 * N_SUBJECTS + 1
     assert b'"value":"3"' in answers[2][1]
-    assert b"error at 1:" in answers[3][1]
+    assert re.search(rb"error at 1:\d+|line 1, column \d+", answers[3][1]), answers[3][1]
     assert b'"value":"5"' in answers[4][1]
     assert b'"value":"6"' in answers[5][1]
 
@@ -310,15 +327,16 @@ def test_keep_alive_and_the_head_deadline_hold_after_a_proxied_answer(servers: S
 
 
 def test_clients_leaving_mid_answer_give_their_turns_back(servers: Servers) -> None:
-    """The front server sends 4 queries at once to Oxigraph: 8 abandoned answers would hold every
-    turn if a turn or a server connection were lost, and the next query would wait to its deadline."""
+    """The front server runs 4 queries at once (4 connections to Oxigraph, or 4 workers): 8
+    abandoned answers would hold every turn if a turn, a server connection or a worker were lost,
+    and the next query would wait to its deadline."""
     host, port = servers.front.url.removeprefix("http://").split(":")
     for _ in range(8):
         with socket.create_connection((host, int(port)), timeout=30) as sock:
             sock.sendall(_request(servers.front, BIG).replace(JSON.encode(), b"text/csv"))
             assert sock.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
     started = time.monotonic()
-    answer = _get(servers.front.sparql, POINT, timeout=10)
+    answer = _get(servers.front.sparql, ROWS, timeout=10)  # a worker's query on the embedded store
     assert answer.status_code == 200
     assert _proxied(answer)
     assert time.monotonic() - started < 5
@@ -377,14 +395,15 @@ def _sparql_count(metrics: str, status: int) -> float:
 
 def test_proxied_answers_are_counted_in_metrics(servers: Servers) -> None:
     before = httpx.get(servers.tight.url + "/metrics").text
-    for _ in range(3):
-        assert _proxied(_get(servers.tight.sparql, POINT))
+    for query in (POINT, ROWS, GRAPH):  # on the embedded store: one inline, two by the workers
+        assert _proxied(_get(servers.tight.sparql, query, "*/*"))
     assert _get(servers.tight.sparql, "SELECT ?s WHERE { ?s }").status_code == 400
     after = httpx.get(servers.tight.url + "/metrics").text
     assert _sparql_count(after, 200) - _sparql_count(before, 200) == 3
     assert _sparql_count(after, 400) - _sparql_count(before, 400) == 1
 
 
+@pytest.mark.parametrize("servers", ["remote"], indirect=True)
 def test_a_stopped_server_is_a_503_naming_it_and_service_resumes(servers: Servers) -> None:
     assert _get(servers.front.sparql, POINT).status_code == 200
     servers.oxigraph.kill()
