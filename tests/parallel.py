@@ -30,7 +30,28 @@ import pytest
 SHARED_SESSION_FIXTURES = {"cordis_store": "cordis-store", "virtuoso": "virtuoso"}
 
 # seconds per unit, measured (session 4, two workers, --durations=0); used only to order the units
-ESTIMATED_S: dict[str, float] = {}
+ESTIMATED_S: dict[str, float] = {
+    "cordis-store": 256,
+    "virtuoso": 124,
+    "tests/w3c:scratch": 98,
+    "tests/security:server": 62,
+    "tests/ops/test_backup.py": 56,
+    "tests/test_cli.py": 54,
+    "tests/api/test_submissions.py": 42,
+    "tests/test_cli_errors.py": 34,
+    "tests/api/test_lookup_processes.py": 34,
+    "tests/ops/test_backup_online.py": 33,
+    "tests/api/test_remote_front.py": 30,
+    "tests/test_reasoning.py": 29,
+    "tests/ops/test_restore_online.py": 28,
+    "tests/api/test_sparql_protocol.py": 27,
+    "tests/faults/test_disk_full.py": 23,
+    "tests/api/test_inline_joins.py": 22,
+    "tests/faults/test_import_killed.py": 20,
+    "tests/store/test_planner.py": 20,
+    "tests/api/test_write_provenance.py": 19,
+    "tests/ops/test_backup_remote.py": 18,
+}
 PER_TEST_S = 0.3  # a unit not in the table: by its number of tests
 
 UNITS_KEY = "boostkg_units_dir"
@@ -51,6 +72,11 @@ def _groups_of(item: pytest.Item) -> set[str]:
             groups.add(SHARED_SESSION_FIXTURES[name])
         elif defs and defs[-1].scope == "package":
             groups.add(f"{defs[-1].baseid or '.'}:{name}")
+    # a backend named by a parameter and fetched with request.getfixturevalue (tests/store)
+    callspec = getattr(item, "callspec", None)
+    for value in callspec.params.values() if callspec is not None else ():
+        if isinstance(value, str) and value in SHARED_SESSION_FIXTURES:
+            groups.add(SHARED_SESSION_FIXTURES[value])
     return groups
 
 
