@@ -20,6 +20,13 @@ from tests.api.conftest import Served
 
 pytestmark = pytest.mark.subprocess
 
+
+@pytest.fixture(scope="module")
+def served(served_for_readers: Served) -> Served:
+    """This module only reads: the server it shares with the other reading modules."""
+    return served_for_readers
+
+
 QUERIES = list_queries(PROJECT_ROOT / "queries")
 SRJ = "application/sparql-results+json"
 ILLUSTRATIVE = "select-illustrative-statements"

@@ -13,6 +13,13 @@ from tests.api.conftest import Served
 
 pytestmark = pytest.mark.subprocess
 
+
+@pytest.fixture(scope="module")
+def served(served_for_readers: Served) -> Served:
+    """This module only reads: the server it shares with the other reading modules."""
+    return served_for_readers
+
+
 GENERATED = re.compile(r"[A-Z][a-z]*( [A-Z][a-z]*)?")
 """FastAPI's summary from a one- or two-word function name (``Health``, ``Get One``)."""
 

@@ -20,6 +20,13 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.subprocess
 
+
+@pytest.fixture(scope="module")
+def served(served_for_readers: Served) -> Served:
+    """This module only reads: the server it shares with the other reading modules."""
+    return served_for_readers
+
+
 ICF = "https://w3id.org/boostkg/icf#"
 TIT = URIRef("https://w3id.org/boostkg/id/organisation/tit")
 BOOST = URIRef("https://w3id.org/boostkg/id/project/boost")

@@ -4,11 +4,18 @@ through the real server; errors and anything unbounded still go the full way."""
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.api.conftest import Served
 
 LOOKUP = "SELECT ?p ?o WHERE { <https://w3id.org/boostkg/id/project/boost> ?p ?o }"
 JSON_RESULTS = "application/sparql-results+json"
+
+
+@pytest.fixture(scope="module")
+def served(served_for_readers: Served) -> Served:
+    """This module only reads: the server it shares with the other reading modules."""
+    return served_for_readers
 
 
 def _get(served: Served, query: str, **headers: str) -> httpx.Response:
