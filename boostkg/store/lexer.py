@@ -35,6 +35,9 @@ TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
+Token = tuple[str, str, int]
+"""(kind, text, offset) of one token: a group name of :data:`TOKEN`, or ``end`` after the last."""
+_last: tuple[str, list[Token]] = ("", [("end", "", 0)])
 _VARIABLE_SERVICE = "?"
 """What :attr:`Scan.services` lists for ``SERVICE ?var`` (an endpoint chosen by the data)."""
 
@@ -61,6 +64,24 @@ class Scan:
         return bool(self.keywords & {"FROM", "USING", "WITH"})
 
 
+def tokens(text: str) -> list[Token]:
+    """The tokens of ``text`` that matter (no whitespace, no comments), then ``("end", "", len)``.
+
+    The list of the last text tokenized is kept and given again for the same text: one request's
+    text is read in turn by :func:`scan`, :func:`is_bounded_lookup` and the planner, and
+    tokenizing costs more than each of those reads. Callers must not change the list.
+    """
+    global _last
+    last = _last  # one read: another thread may replace it meanwhile
+    if last[0] == text:
+        return last[1]
+    found = [(m.lastgroup or "", m.group(), m.start()) for m in TOKEN.finditer(text)]
+    found = [t for t in found if t[0] not in ("ws", "comment")]
+    found.append(("end", "", len(text)))
+    _last = (text, found)
+    return found
+
+
 def scan(text: str) -> Scan:
     """Scan SPARQL query or update text (never raises: unknown characters are skipped)."""
     depth = 0
@@ -72,11 +93,7 @@ def scan(text: str) -> Scan:
     previous = ""
     pending: str | None = None  # "SERVICE" while waiting for its endpoint, "PREFIX" for a name
     prefix_name = ""
-    for match in TOKEN.finditer(text):
-        kind = match.lastgroup
-        value = match.group()
-        if kind in ("ws", "comment"):
-            continue
+    for kind, value, start in tokens(text):
         if kind == "open":
             depth += 1
         elif kind == "close":
@@ -111,7 +128,7 @@ def scan(text: str) -> Scan:
                 if form is None and upper in QUERY_FORMS:
                     form = upper
                 if upper == "WHERE" and previous != "DELETE":
-                    wheres.append(match.start())
+                    wheres.append(start)
             previous = upper
         else:
             previous = ""
@@ -169,15 +186,14 @@ def is_bounded_lookup(text: str) -> bool:
     >>> is_bounded_lookup("SELECT ?o { <http://example.org/a> ?p ?o FILTER(?o > 1) }")
     False
     """
-    tokens = [(m.lastgroup, m.group()) for m in TOKEN.finditer(text) if m.lastgroup not in ("ws", "comment")]
-    tokens.append(("end", ""))
+    found = tokens(text)
     at = 0
 
     def kind() -> str | None:
-        return tokens[at][0]
+        return found[at][0]
 
     def value() -> str:
-        return tokens[at][1]
+        return found[at][1]
 
     def keyword() -> str:
         return value().upper() if kind() == "word" and ":" not in value() else ""

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from boostkg.store.lexer import TOKEN
+from boostkg.store.lexer import tokens
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 WORK_BUDGET = 20_000
@@ -134,9 +134,7 @@ class _Reader:
     """A recursive-descent reader of the query shapes in the module docstring."""
 
     def __init__(self, text: str) -> None:
-        self.tokens = [(m.lastgroup or "", m.group()) for m in TOKEN.finditer(text)]
-        self.tokens = [t for t in self.tokens if t[0] not in ("ws", "comment")]
-        self.tokens.append(("end", ""))
+        self.tokens = tokens(text)
         self.at = 0
         self.prefixes: dict[str, str] = {}
         self.base: str | None = None

@@ -8,7 +8,7 @@ import pytest
 from rdflib import Literal, URIRef
 
 from boostkg.store import EmbeddedStore, ResultFormat
-from boostkg.store.lexer import is_bounded_lookup
+from boostkg.store.lexer import is_bounded_lookup, scan, tokens
 
 EX = "http://example.org/"
 
@@ -86,3 +86,21 @@ def test_results_past_the_budget_and_errors_give_none(store: EmbeddedStore) -> N
         store.query_small("SELECT ?p {", result_format=ResultFormat.JSON, base_iri=None, max_bytes=4096)
         is None
     )
+
+
+def test_tokens_are_read_once_per_text_and_never_mixed_up() -> None:
+    first = "PREFIX ex: <http://example.org/> SELECT ?o WHERE { ex:a ex:p ?o } # note"
+    second = "ASK { <http://example.org/a> ?p 'x' }"
+    read = tokens(first)
+    assert tokens(first) is read  # the scan, the lookup check and the planner share one reading
+    assert [kind for kind, _, _ in read][-1] == "end"
+    assert "ws" not in {kind for kind, _, _ in read}
+    assert "comment" not in {kind for kind, _, _ in read}
+    assert read[0] == ("word", "PREFIX", 0)
+    assert tokens(second) is not read
+    assert tokens(second)[0] == ("word", "ASK", 0)
+    assert scan(second).form == "ASK"  # each text's own tokens, whatever was read last
+    assert scan(first).form == "SELECT"
+    assert is_bounded_lookup(second)
+    assert is_bounded_lookup(first)
+    assert not is_bounded_lookup(first.replace("ex:a", "?s"))

@@ -366,11 +366,13 @@ def lookup_answer(
     query = found[0]
     try:
         _checked_text(query, settings, "query")
-        scanned = scan(query)
-        if scanned.services or scanned.has_dataset_clause or scanned.form is None:
-            return None
-        formats = _formats(scanned, accept, None)
-    except (InputError, NotAcceptableError):
+    except InputError:
+        return None
+    scanned = scan(query)
+    if scanned.services or scanned.has_dataset_clause or scanned.form is None:
+        return None
+    formats = _negotiated(scanned, accept, None)
+    if formats is None:
         return None
     body = run(query, formats[0], formats[1], base_iri, min(IN_PROCESS_MAX_BYTES, settings.max_result_bytes))
     return None if body is None else (body, _media(scanned.form, formats))
