@@ -7,9 +7,10 @@ request by method, route template and status, times it, and notes two outcomes t
 does not tell apart: a query or update stopped at its deadline (a 503 whose problem type is
 ``query-timeout``) and a steward's submission accepted or rejected. Metrics live in a registry of
 the app's own (:class:`Metrics`, ``app.state.metrics``): two apps in one process never share
-counts. Bounded ``GET /sparql`` lookups that ``boostkg serve``'s front protocol answers before the
-application (:mod:`boostkg.api.front`) do not pass through here; with ``BOOSTKG_ACCESS_LOG=true``
-that shortcut is off and every request is both counted and logged.
+counts. Plain ``GET /sparql`` queries that ``boostkg serve``'s front protocol answers before the
+application (:mod:`boostkg.api.front`) do not pass through here: the front protocol counts them in
+the same metrics, but they get no request id; with ``BOOSTKG_ACCESS_LOG=true`` that shortcut is
+off and every request is both counted and logged.
 """
 
 from __future__ import annotations
