@@ -317,7 +317,10 @@ class _Lookups:
         now = int(time.time())
         if self._date[0] != now:
             self._date = (now, formatdate(now, usegmt=True).encode())
-        return [(b"date", self._date[1]), (b"server", b"uvicorn")]
+        headers = [(b"date", self._date[1]), (b"server", b"uvicorn")]
+        if self.settings.cors_origins:  # as the server marks an answer to a request without Origin
+            headers.append((b"vary", b"Origin"))
+        return headers
 
 
 class _LookupProtocol(asyncio.Protocol):

@@ -52,6 +52,9 @@ def _ask_on_new_connection(server: Scratch, pattern: str) -> bool:
         body = response.read()
         assert response.status == 200, body
         assert response.getheader("content-type") == JSON_RESULTS
+        # whichever process answered: the headers the application gives (CORS on by default)
+        assert response.getheader("vary") == "Origin"
+        assert response.getheader("x-content-type-options") == "nosniff"
         value: bool = httpx.Response(200, content=body).json()["boolean"]
         return value
     finally:
