@@ -25,6 +25,7 @@ import argparse
 import http.client
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
@@ -226,9 +227,18 @@ def main() -> None:
     parser.add_argument(
         "--micro", type=int, default=0, help="only the delegation micro-benchmark, this many requests"
     )
-    parser.add_argument("--py-spy", type=Path, default=Path("/tmp/ui4/bvenv/bin/py-spy"))
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        help="py-spy for --profile (default: the one on PATH; bench_endpoint.py's --venv has one)",
+    )
     parser.add_argument("--baseline", help="also serve this commit's code, as a cell of its own")
     args = parser.parse_args()
+    if args.profile and args.py_spy is None:
+        found = shutil.which("py-spy")
+        if found is None:
+            parser.error("--profile needs py-spy: put it on PATH or name it with --py-spy")
+        args.py_spy = Path(found)
     commit = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
