@@ -48,6 +48,28 @@ def _archive(settings: Settings) -> Path:
     return settings.store / ARCHIVE_DIR
 
 
+TokenOption = Annotated[
+    str | None, typer.Option(help="An administrator's token, with --url.", show_default=False)
+]
+TokenFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="A file holding the token (keeps it out of `ps` and shell history).", show_default=False
+    ),
+]
+
+
+def _admin_token(token: str | None, token_file: Path | None) -> str:
+    """The token --url needs: from --token-file if given, else --token."""
+    if token_file is not None:
+        token = _read_token(token_file)
+    if not token:
+        raise typer.BadParameter(
+            "--url needs an administrator's --token or --token-file", param_hint="--token"
+        )
+    return token
+
+
 def _read_token(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
@@ -61,27 +83,15 @@ def backup(
         str | None,
         typer.Option(help="Back up through the running server at this URL (no need to stop it)."),
     ] = None,
-    token: Annotated[
-        str | None, typer.Option(help="An administrator's token, with --url.", show_default=False)
-    ] = None,
-    token_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="A file holding the token (keeps it out of `ps` and shell history).", show_default=False
-        ),
-    ] = None,
+    token: TokenOption = None,
+    token_file: TokenFileOption = None,
     store: StoreOption = None,
 ) -> None:
     """Back up every named graph, the submissions archive and the token register to one checked
     N-Quads file: from the store directly (the server stopped, or a remote store), or with --url
     from a running server, which keeps taking writes."""
     if url is not None:
-        if token_file is not None:
-            token = _read_token(token_file)
-        if not token:
-            raise typer.BadParameter(
-                "--url needs an administrator's --token or --token-file", param_hint="--token"
-            )
+        token = _admin_token(token, token_file)
         with _progress("backup", "quads") as progress:
             manifest = download_backup(url, token, file, progress=progress)
     else:
@@ -117,27 +127,15 @@ def restore(
         str | None,
         typer.Option(help="Restore into the running server at this URL (replaces everything in it)."),
     ] = None,
-    token: Annotated[
-        str | None, typer.Option(help="An administrator's token, with --url.", show_default=False)
-    ] = None,
-    token_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="A file holding the token (keeps it out of `ps` and shell history).", show_default=False
-        ),
-    ] = None,
+    token: TokenOption = None,
+    token_file: TokenFileOption = None,
     store: StoreOption = None,
 ) -> None:
     """Restore a backup (quads, submissions archive, tokens) into an empty store (or, with --force,
     in place of everything in it) with the server stopped; or, with --url, into the running server,
     which checks the file first and swaps it in while it goes on answering (all or nothing)."""
     if url is not None and not check_only:
-        if token_file is not None:
-            token = _read_token(token_file)
-        if not token:
-            raise typer.BadParameter(
-                "--url needs an administrator's --token or --token-file", param_hint="--token"
-            )
+        token = _admin_token(token, token_file)
         with _progress("restore", "bytes") as progress:
             summary = upload_restore(url, token, file, progress=progress)
         out.print(
