@@ -6,4 +6,6 @@ bash scripts/setup.sh --test
 echo "==> ruff format --check"; .venv/bin/ruff format --check .
 echo "==> ruff check";          .venv/bin/ruff check .
 echo "==> mypy boostkg";        .venv/bin/mypy boostkg
-echo "==> pytest";              .venv/bin/python -m pytest -n 2 --dist loadfile "$@"  # two workers: tests/parallel.py
+# two workers (tests/parallel.py): ./scripts/test.sh -n 2 --dist loadfile (not the default until three
+# consecutive full runs pass that way: see tests/parallel.py)
+echo "==> pytest";              .venv/bin/python -m pytest "$@"

@@ -1,4 +1,4 @@
-"""How the suite runs on two workers (``pytest -n 2 --dist loadfile``, as scripts/test.sh runs it).
+"""How the suite runs on two workers: ``./scripts/test.sh -n 2 --dist loadfile`` (opt-in).
 
 Units of work are whole modules (as ``--dist loadfile``), so that a module's own servers and
 stores (module-scoped fixtures) start once. Modules that share an expensive session fixture (the
@@ -12,6 +12,12 @@ controller named in its ``workerinput``. (pytest-xdist's own ``xdist_group`` mar
 it: with pytest 9 they no longer reach the node ids.)
 
 Nothing here decides what a test checks: without ``-n`` the suite runs serially as before.
+
+Not the default yet (session 4, on the shared 2-core machine at load averages 4-7): one full run
+passed in 10 min 44 s, the next took 8 min 31 s with two failures that depend on load (a
+connection closed without an answer among twenty concurrent submissions, seen once serially in
+session 3; a streamed answer that reached its 2 s deadline before its 2 MB limit). Make it the
+default in scripts/test.sh once three consecutive full runs pass that way.
 """
 
 from __future__ import annotations
