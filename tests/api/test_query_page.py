@@ -25,6 +25,13 @@ from tests.api.test_submit_page import Page, page  # noqa: F401  (the fixture, r
 
 pytestmark = pytest.mark.subprocess
 
+
+@pytest.fixture(scope="module")
+def served(served_for_readers: Served) -> Served:
+    """This module only reads: the server it shares with the other reading modules."""
+    return served_for_readers
+
+
 ROWS = "document.querySelectorAll('.yasr table.dataTable tbody tr').length"
 QUERIES = PROJECT_ROOT / "queries"
 
