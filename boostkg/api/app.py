@@ -26,6 +26,7 @@ from boostkg.api.routes import (
     reports,
     resources,
     sparql,
+    sparql_shortcuts,
     submissions,
     void,
 )
@@ -92,7 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(security.SecurityHeaders)  # CSP on HTML answers, nosniff on all
     app.add_middleware(PublishWrites)  # with lookup processes: writes published before their response
     if not settings.store_url:  # a remote store declines every lookup: the fast path would only cost
-        app.add_middleware(sparql.LookupFastPath)  # outermost of ours: before CORS, which it skips
+        app.add_middleware(sparql_shortcuts.LookupFastPath)  # outermost of ours: before CORS, which it skips
     observability.install(app, settings)  # request ids, logs, metrics: outermost, sees every answer
     app.include_router(home.router)
     app.include_router(sparql.router)

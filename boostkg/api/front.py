@@ -6,7 +6,7 @@ and the application's middleware cost as much again, and more than that (~0.7 ms
 that a worker runs. Between requests, when uvicorn's protocol has nothing in flight, this protocol
 reads the next request head itself. A plain ``GET /sparql?query=...`` over HTTP/1.1 (no body, no
 ``Origin``, no ``Connection: close``) that passes the endpoint's checks
-(:func:`~boostkg.api.routes.sparql.front_answer`) is answered here: a query that cannot run long
+(:func:`~boostkg.api.routes.sparql_shortcuts.front_answer`) is answered here: a query that cannot run long
 gets its 200 written straight to the socket; any other runs on the query workers (or on the
 remote store, ``BOOSTKG_STORE_URL``) and its answer is written to the socket as it arrives. Every
 other request, and every query the checks decline (errors included), is handed to h11 with all
@@ -35,7 +35,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from boostkg.errors import BoostKGError, QueryTimeoutError
 
 if TYPE_CHECKING:
-    from boostkg.api.routes.sparql import FrontResponse
+    from boostkg.api.routes.sparql_shortcuts import FrontResponse
 
 _GRACE_S = 1.0
 """How long the head deadline waits again when it finds bytes not read yet."""
@@ -143,7 +143,7 @@ class FrontProtocol(H11Protocol):
         parsed = parse_lookup_head(head)
         if parsed is None:
             return None
-        from boostkg.api.routes.sparql import front_answer  # the routes import the app's modules
+        from boostkg.api.routes.sparql_shortcuts import front_answer  # imports this module
 
         started = time.perf_counter()
         query_string, accept, host = parsed

@@ -4,7 +4,7 @@ One Python process answers HTTP on one core at most, and for a point lookup the 
 much as the query. With ``N > 1`` the server process (the *primary*: every write, every page, every
 query that may run long) shares its listening socket with ``N - 1`` lookup processes. A lookup
 process accepts connections like the primary does and answers the requests
-:func:`~boostkg.api.front.parse_lookup_head` and :func:`~boostkg.api.routes.sparql.lookup_answer`
+:func:`~boostkg.api.front.parse_lookup_head` and :func:`~boostkg.api.routes.sparql_shortcuts.lookup_answer`
 accept (bounded lookups) from a read-only checkpoint of the store; at the first request it does not
 answer, it hands the connection itself (the socket, by ``SCM_RIGHTS``, with the bytes read so far)
 to the primary, which serves it from then on exactly as if it had accepted it.
@@ -274,7 +274,7 @@ class _Lookups:
     """A lookup process's state: settings, the board, the checkpoint it reads."""
 
     def __init__(self, settings: Settings, board: Board, channel: socket.socket, slot: int) -> None:
-        from boostkg.api.routes.sparql import lookup_answer
+        from boostkg.api.routes.sparql_shortcuts import lookup_answer
 
         self.settings = settings
         self.board = board

@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from http import HTTPStatus
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
@@ -34,18 +33,14 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from rdflib import URIRef
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from boostkg.api import service_description as service
 from boostkg.api.admin import require_admin, write_state
 from boostkg.api.audit import StoreWriteRecord
 from boostkg.api.deps import get_app_settings, get_store
-from boostkg.api.front import lookup_response
 from boostkg.api.negotiation import choose
-from boostkg.api.problems import problem, status_for
 from boostkg.config import Settings
 from boostkg.errors import (
-    BoostKGError,
     EncodingError,
     ForbiddenError,
     InputError,
@@ -59,8 +54,7 @@ from boostkg.errors import (
 from boostkg.namespaces import graph_iri
 from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat
 from boostkg.store.lexer import Scan, named_graphs, scan, with_using
-from boostkg.store.remote_queries import RemoteQueries
-from boostkg.store.workers import Answer, QueryJob, QueryWorkers
+from boostkg.store.workers import QueryJob, QueryWorkers
 
 router = APIRouter()
 
@@ -169,11 +163,11 @@ def _workers(request: Request) -> QueryWorkers:
     return cast(QueryWorkers, request.app.state.query_workers)
 
 
-def _endpoint(request: Request) -> str:
+def endpoint_url(request: Request) -> str:
     return str(request.url.replace(query="", fragment="")).rstrip("?")
 
 
-def _checked_text(text: str, settings: Settings, what: str) -> str:
+def checked_text(text: str, settings: Settings, what: str) -> str:
     if len(text) > settings.max_query_bytes or len(text.encode("utf-8")) > settings.max_query_bytes:
         raise PayloadTooLargeError(
             f"the {what} is longer than the {settings.max_query_bytes:,} bytes this endpoint accepts"
@@ -183,7 +177,7 @@ def _checked_text(text: str, settings: Settings, what: str) -> str:
     return text
 
 
-def _check_services(found: Scan, settings: Settings) -> None:
+def check_services(found: Scan, settings: Settings) -> None:
     for target in found.services:
         if target not in settings.service_allow:
             if not settings.service_allow:
@@ -193,7 +187,7 @@ def _check_services(found: Scan, settings: Settings) -> None:
             )
 
 
-def _formats(found: Scan, accept: str, wanted: str | None) -> tuple[ResultFormat, RdfFormat]:
+def negotiate(found: Scan, accept: str, wanted: str | None) -> tuple[ResultFormat, RdfFormat]:
     """The results format and the RDF format for this query (only the one its form uses matters).
 
     Raises:
@@ -245,19 +239,19 @@ def _named_format(wanted: str) -> tuple[ResultFormat, RdfFormat]:
 async def run_query(request: Request, query: str, params: Params) -> Response:
     """Run a query through the worker pool and answer it (buffered start, then streamed)."""
     settings = get_app_settings(request)
-    _checked_text(query, settings, "query")
+    checked_text(query, settings, "query")
     if params.all("using-graph-uri") or params.all("using-named-graph-uri"):
         raise InputError("using-graph-uri and using-named-graph-uri belong to updates, not queries")
     found = scan(query)
-    _check_services(found, settings)
-    results, rdf = _formats(found, request.headers.get("accept", ""), params.one("format"))
+    check_services(found, settings)
+    results, rdf = negotiate(found, request.headers.get("accept", ""), params.one("format"))
     default_graphs = params.graphs("default-graph-uri")
     named_graphs = params.graphs("named-graph-uri")
     if named_graphs is not None and default_graphs is None:
         default_graphs = ()  # a protocol dataset without default graphs has an empty default graph
     if default_graphs is not None and named_graphs is None:
         named_graphs = ()
-    base_iri = _endpoint(request)
+    base_iri = endpoint_url(request)
     if (
         default_graphs is None
         and named_graphs is None
@@ -291,13 +285,13 @@ def _lookup_in_process(
     skipping the worker round trip that costs more than the query; ``None`` when it is not one, a
     write holds the store, it fails (the worker then reports the error) or its results pass
     :data:`IN_PROCESS_MAX_BYTES` (the worker then runs it under the deadline)."""
-    body = _query_small(request.app, query, formats, _endpoint(request), settings)
+    body = query_small(request.app, query, formats, endpoint_url(request), settings)
     if body is None:
         return None
-    return Response(body, media_type=_media(form, formats))
+    return Response(body, media_type=media_for(form, formats))
 
 
-def _media(form: str | None, formats: tuple[ResultFormat, RdfFormat]) -> str:
+def media_for(form: str | None, formats: tuple[ResultFormat, RdfFormat]) -> str:
     return formats[1].media_type if form in ("CONSTRUCT", "DESCRIBE") else formats[0].value
 
 
@@ -332,55 +326,20 @@ def app_lookup_runner(app: Any) -> LookupRunner:
     return run
 
 
-def _query_small(
+def query_small(
     app: Any, query: str, formats: tuple[ResultFormat, RdfFormat], base_iri: str, settings: Settings
 ) -> bytes | None:
-    return _runner(app)(
+    return lookup_runner(app)(
         query, formats[0], formats[1], base_iri, min(IN_PROCESS_MAX_BYTES, settings.max_result_bytes)
     )
 
 
-def _runner(app: Any) -> LookupRunner:
+def lookup_runner(app: Any) -> LookupRunner:
     """``app``'s lookup runner, made on first use (a remote store's app sets one that declines)."""
     runner = getattr(app.state, "lookup_runner", None)
     if runner is None:
         runner = app.state.lookup_runner = app_lookup_runner(app)
     return cast(LookupRunner, runner)
-
-
-def lookup_answer(
-    settings: Settings, run: LookupRunner, query_string: bytes, accept: str, base_iri: str
-) -> tuple[bytes, str] | None:
-    """The answer (body, media type) to ``GET /sparql?<query_string>`` if it has only the
-    ``query`` parameter and ``run`` answers it (a query that cannot run long); ``None`` for
-    anything else (the full path then answers it, errors included)."""
-    if len(query_string) > settings.max_query_bytes:
-        return None
-    try:
-        params = Params.parse(query_string)
-    except EncodingError:
-        return None
-    found = params.values.get("query")
-    if len(params.values) != 1 or found is None or len(found) != 1:
-        return None
-    query = found[0]
-    try:
-        _checked_text(query, settings, "query")
-    except InputError:
-        return None
-    scanned = scan(query)
-    if scanned.services or scanned.has_dataset_clause or scanned.form is None:
-        return None
-    formats = _negotiated(scanned, accept, None)
-    if formats is None:
-        return None
-    body = run(query, formats[0], formats[1], base_iri, min(IN_PROCESS_MAX_BYTES, settings.max_result_bytes))
-    return None if body is None else (body, _media(scanned.form, formats))
-
-
-def app_lookup_answer(app: Any, query_string: bytes, accept: str, base_iri: str) -> tuple[bytes, str] | None:
-    """:func:`lookup_answer` on ``app``'s store and settings."""
-    return lookup_answer(cast(Settings, app.state.settings), _runner(app), query_string, accept, base_iri)
 
 
 async def run_graph_download(request: Request, graph: str, rdf: RdfFormat) -> Response:
@@ -420,10 +379,10 @@ async def respond(request: Request, job: QueryJob, timeout_s: float) -> Response
     except BaseException:
         await chunks.aclose()  # type: ignore[attr-defined]
         raise
-    return StreamingResponse(_rest(head, chunks, size, limit), media_type=media)
+    return StreamingResponse(rest_of(head, chunks, size, limit), media_type=media)
 
 
-async def _rest(
+async def rest_of(
     head: list[bytes], chunks: AsyncIterator[bytes], size: int, limit: int
 ) -> AsyncIterator[bytes]:
     """The held-back start, then the rest; an error ends the body without its chunked terminator
@@ -481,11 +440,11 @@ async def run_update(request: Request, update: str, params: Params) -> Response:
     """Run an administrator's update; 204 when done."""
     settings = get_app_settings(request)
     steward = await require_admin(request, "SPARQL Update")
-    _checked_text(update, settings, "update")
+    checked_text(update, settings, "update")
     found = scan(update)
     if "LOAD" in found.keywords:
         raise ForbiddenError("LOAD is refused on this endpoint: the server reads no files or URLs")
-    _check_services(found, settings)
+    check_services(found, settings)
     using = params.graphs("using-graph-uri") or ()
     using_named = params.graphs("using-named-graph-uri") or ()
     if (using or using_named) and found.keywords & {"USING", "WITH"}:
@@ -500,7 +459,7 @@ async def run_update(request: Request, update: str, params: Params) -> Response:
     store = get_store(request)
     lock = write_state(request).write_lock
     await run_in_threadpool(
-        _apply_update, store, text, _endpoint(request), lock, record, settings.update_timeout_s
+        _apply_update, store, text, endpoint_url(request), lock, record, settings.update_timeout_s
     )
     return Response(status_code=204)
 
@@ -562,7 +521,7 @@ async def sparql_get(request: Request) -> Response:
     if query is None:
         if params.values:
             raise InputError("missing 'query' parameter")
-        return await service.describe(request, _endpoint(request))
+        return await service.describe(request, endpoint_url(request))
     return await run_query(request, query, params)
 
 
@@ -595,216 +554,3 @@ async def sparql_post(request: Request) -> Response:
     if media == UPDATE_TYPE:
         return await run_update(request, _decode(body, "update"), url_params)
     return await run_query(request, _decode(body, "query"), url_params)
-
-
-class LookupFastPath:
-    """ASGI middleware answering ``GET /sparql?query=<bounded lookup>`` before FastAPI's routing,
-    dependency and exception layers, which cost more than the lookup. Only a request with the one
-    parameter ``query``, no ``Origin`` (so no CORS headers are due) and an ``Accept`` some results
-    format satisfies takes this path; it answers only a success, so anything else (every error
-    included) goes through the app as before, which reports it."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == "/sparql":
-            response = self._answer(scope)
-            if response is not None:
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-    @staticmethod
-    def _answer(scope: Scope) -> Response | None:
-        accept = ""
-        for name, value in scope["headers"]:
-            if name == b"origin":
-                return None
-            if name == b"accept" and not accept:
-                accept = value.decode("latin-1")
-        request = Request(scope)
-        app = scope["app"]
-        found = app_lookup_answer(app, scope["query_string"], accept, _endpoint(request))
-        if found is None:
-            return None
-        # the headers the middleware this path skips would add (security headers, CORS)
-        headers = {"x-content-type-options": "nosniff"}
-        if cast(Settings, app.state.settings).cors_origins:
-            headers["vary"] = "Origin"
-        return Response(found[0], media_type=found[1], headers=headers)
-
-
-class FrontResponse:
-    """The whole HTTP/1.1 response to a ``GET /sparql`` that the query workers (or the remote
-    store) answer, as bytes to write in order (:meth:`pieces`): the same status, headers and body
-    the application would send, bar its request id. ``status`` is known once the first piece has
-    been produced."""
-
-    def __init__(
-        self,
-        start: Callable[[], Awaitable[Answer]],
-        job: QueryJob,
-        settings: Settings,
-        default_headers: list[tuple[bytes, bytes]],
-    ) -> None:
-        self._start = start
-        self._job = job
-        self._settings = settings
-        self._default_headers = default_headers
-        self.status = 0
-        self.slug = ""
-        """The problem type of an error response (``""`` for a 200)."""
-
-    async def pieces(self) -> AsyncGenerator[bytes, None]:
-        """The response: in one piece with ``content-length`` when the results fit
-        :data:`START_BUFFER`, else chunked; an error before then is a problem response (its status,
-        ``Retry-After`` for an unavailable server), an error after it raises once the body has
-        been cut off, and the caller must then close the connection without the terminator."""
-        settings, job = self._settings, self._job
-        limit = settings.max_result_bytes
-        try:
-            answer = await self._start()
-        except BoostKGError as exc:
-            yield self._problem(exc)
-            return
-        media = job.rdf.media_type if answer.is_graph else job.results.value
-        chunks = answer.chunks
-        head: list[bytes] = []
-        size = 0
-        failed: BoostKGError | None = None
-        try:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise ResultTooLargeError(
-                        f"the results are larger than this endpoint's {limit:,}-byte limit"
-                    )
-                head.append(chunk)
-                if size >= START_BUFFER:
-                    break
-            else:
-                self.status = 200
-                yield lookup_response(self._default_headers, b"".join(head), media)
-                return
-        except BoostKGError as exc:
-            failed = exc
-        finally:
-            if failed is not None or size < START_BUFFER:
-                await chunks.aclose()  # type: ignore[attr-defined]
-        if failed is not None:
-            yield self._problem(failed)
-            return
-        self.status = 200
-        start = [b"HTTP/1.1 200 OK\r\n"]
-        for name, value in self._default_headers:
-            start += (name, b": ", value, b"\r\n")
-        content_type = f"{media}; charset=utf-8" if media.startswith("text/") else media
-        start += (b"content-type: ", content_type.encode("ascii"), b"\r\nx-content-type-options: nosniff")
-        start.append(b"\r\ntransfer-encoding: chunked\r\n\r\n")
-        try:
-            yield b"".join(start)
-            async for chunk in _rest(head, chunks, size, limit):
-                if chunk:
-                    yield b"%x\r\n%b\r\n" % (len(chunk), chunk)
-        finally:  # closed early (the client went away): the server connection and the turn go back
-            await chunks.aclose()  # type: ignore[attr-defined]
-        yield b"0\r\n\r\n"
-
-    def _problem(self, exc: BoostKGError) -> bytes:
-        """The problem response the application's error handler sends for ``exc``."""
-        status, slug = status_for(exc)
-        self.status, self.slug = status, slug
-        rendered = problem(status, slug, str(exc), "/sparql")
-        out = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode("ascii")]
-        for name, value in [*self._default_headers, *rendered.raw_headers]:
-            out += (name, b": ", value, b"\r\n")
-        out += (b"x-content-type-options: nosniff\r\n\r\n", bytes(rendered.body))
-        return b"".join(out)
-
-
-_NEGOTIATED: dict[tuple[str | None, str, str | None], tuple[ResultFormat, RdfFormat] | None] = {}
-_NEGOTIATED_MAX = 512
-
-
-def _negotiated(found: Scan, accept: str, wanted: str | None) -> tuple[ResultFormat, RdfFormat] | None:
-    """:func:`_formats` (``None`` for a 406), remembered per query form, ``Accept`` and ``format=``:
-    clients send the same few headers again and again, and negotiating costs more than the lookup
-    of the answer (~12 µs)."""
-    key = (found.form, accept, wanted)
-    try:
-        return _NEGOTIATED[key]
-    except KeyError:
-        pass
-    try:
-        formats: tuple[ResultFormat, RdfFormat] | None = _formats(found, accept, wanted)
-    except NotAcceptableError:
-        formats = None
-    if len(_NEGOTIATED) >= _NEGOTIATED_MAX:  # many distinct headers: start again rather than grow
-        _NEGOTIATED.clear()
-    _NEGOTIATED[key] = formats
-    return formats
-
-
-def front_answer(
-    app: Any, query_string: bytes, accept: str, base_iri: str, default_headers: list[tuple[bytes, bytes]]
-) -> bytes | FrontResponse | None:
-    """The response to ``GET /sparql?<query_string>`` when it is a plain query: the parameters
-    ``query`` and optionally ``format``, once each, UTF-8, within the size limit, a query form the
-    lexer recognises, no SERVICE the settings refuse, a format the client accepts. A query that
-    cannot run long on the embedded store is answered at once (the whole response, as bytes); any
-    other is a :class:`FrontResponse` that runs it on the query workers, or on the remote store.
-    Decided without I/O; ``None`` for anything else (the full path then answers it, its errors
-    included)."""
-    state = app.state
-    settings = cast(Settings, state.settings)
-    if len(query_string) > settings.max_query_bytes:
-        return None
-    try:
-        values = Params.parse(query_string).values
-    except EncodingError:
-        return None
-    found = values.get("query")
-    wanted = values.get("format", [None])
-    if found is None or len(found) != 1 or len(wanted) != 1 or len(values) != 1 + ("format" in values):
-        return None
-    query = found[0]
-    try:
-        _checked_text(query, settings, "query")
-        scanned = scan(query)
-        if scanned.form is None:
-            return None
-        _check_services(scanned, settings)
-    except BoostKGError:
-        return None
-    formats = _negotiated(scanned, accept, wanted[0])
-    if formats is None:
-        return None
-    if settings.cors_origins:  # as CORSMiddleware marks an answer to a request without Origin
-        default_headers = [*default_headers, (b"vary", b"Origin")]
-    workers = state.query_workers
-    remote = isinstance(workers, RemoteQueries)
-    if not remote and not scanned.services and not scanned.has_dataset_clause:
-        body = _query_small(app, query, formats, base_iri, settings)
-        if body is not None:
-            return lookup_response(default_headers, body, _media(scanned.form, formats))
-    results, rdf = formats
-    job = QueryJob(
-        query=query, results=results, rdf=rdf, union=not scanned.has_dataset_clause, base_iri=base_iri
-    )
-    timeout_s = settings.query_timeout_s
-    if remote:
-        remote_workers = cast(RemoteQueries, workers)
-        form = scanned.form
-        raw = query_string.decode("latin-1") if len(values) == 1 else None
-
-        def start() -> Awaitable[Answer]:
-            return remote_workers.run(job, timeout_s=timeout_s, form=form, query_params=raw)
-
-    else:
-        pool = cast(QueryWorkers, workers)
-
-        def start() -> Awaitable[Answer]:
-            return pool.run(job, timeout_s=timeout_s)
-
-    return FrontResponse(start, job, settings, default_headers)
