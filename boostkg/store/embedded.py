@@ -13,6 +13,7 @@ import errno
 import gc
 import hashlib
 import io
+import itertools
 import json
 import logging
 import re
@@ -48,6 +49,8 @@ from boostkg.store.terms import one_line, parse_error, to_oxigraph, to_rdflib
 
 log = logging.getLogger(__name__)
 
+COUNT_BY_READING = 512
+"""Quads :meth:`EmbeddedStore.count_capped` reads one by one before it asks a COUNT query instead."""
 REBUILD_MIN_TRIPLES = 100_000
 """Graphs smaller than this are cleared in place when replaced."""
 REBUILD_RATIO = 2
@@ -403,7 +406,20 @@ class EmbeddedStore:
 
     def count_capped(self, subject: str, predicate: str | None, cap: int) -> int:
         """The subject's triples (with ``predicate``, or all) in the union of the graphs, counted up
-        to ``cap`` (the planner's exact first step)."""
+        to ``cap`` (the planner's exact first step). A triple held by several graphs may count
+        more than once: the count is an upper bound, as the planner needs.
+
+        A few quads are counted by reading the index (a few µs); past
+        :data:`COUNT_BY_READING`, by a COUNT query (~100 µs, but no Python object per quad)."""
+        try:
+            quads = self._db.quads_for_pattern(
+                ox.NamedNode(subject), None if predicate is None else ox.NamedNode(predicate), None, None
+            )
+            seen = sum(1 for _ in itertools.islice(quads, min(cap, COUNT_BY_READING)))
+        except (OSError, ValueError):
+            return cap
+        if seen < COUNT_BY_READING or cap <= COUNT_BY_READING:
+            return seen
         where = f"<{subject}> {'?p' if predicate is None else f'<{predicate}>'} ?o"
         try:
             result = self._db.query(

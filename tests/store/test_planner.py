@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from rdflib import URIRef
 
 from boostkg.store import EmbeddedStore, RdfFormat, ResultFormat
-from boostkg.store.embedded import READERS_DIR, measure_degrees
+from boostkg.store.embedded import COUNT_BY_READING, READERS_DIR, measure_degrees
 from boostkg.store.planner import Degrees, Pattern, shape, work_bound
 from boostkg.store.snapshot import SnapshotReader
 
@@ -243,3 +243,20 @@ def test_measuring_never_holds_the_live_database(store: EmbeddedStore) -> None:
     fresh = store.current_degrees()
     assert fresh is not None
     assert fresh.out[EX + "has"] == 51
+
+
+def test_the_exact_first_step_counts_up_to_its_cap_by_reading_or_by_query(tmp_path: Path) -> None:
+    many = COUNT_BY_READING + 100
+    with EmbeddedStore(tmp_path / "counted") as counted:
+        rows = "".join(f"<{EX}big> <{EX}p> {i} .\n" for i in range(many))
+        rows += f"<{EX}big> <{EX}q> 1 .\n<{EX}small> <{EX}p> 1 .\n<{EX}small> <{EX}p> 2 .\n"
+        counted.replace_graph(URIRef(f"{EX}g1"), rows.encode(), RdfFormat.TURTLE)
+        # the same triple in a second graph: counted twice, still a bound on distinct triples
+        counted.replace_graph(URIRef(f"{EX}g2"), f"<{EX}small> <{EX}p> 1 .\n".encode(), RdfFormat.TURTLE)
+        assert counted.count_capped(f"{EX}small", f"{EX}p", 1000) == 3  # read quad by quad
+        assert counted.count_capped(f"{EX}small", None, 2) == 2  # the cap
+        assert counted.count_capped(f"{EX}nobody", None, 1000) == 0
+        assert counted.count_capped(f"{EX}big", f"{EX}p", 10**6) == many  # past the reading: a query
+        assert counted.count_capped(f"{EX}big", None, 10**6) == many + 1
+        assert counted.count_capped(f"{EX}big", None, 300) == 300
+        assert counted.count_capped("not an IRI", None, 77) == 77  # unreadable: the cap, never fewer
