@@ -47,7 +47,7 @@ ESTIMATED_S: dict[str, float] = {
     "tests/test_cli_errors.py": 34,
     "tests/api/test_lookup_processes.py": 34,
     "tests/ops/test_backup_online.py": 33,
-    "tests/api/test_remote_front.py": 30,
+    "tests/api/test_front_protocol.py": 30,
     "tests/test_reasoning.py": 29,
     "tests/ops/test_restore_online.py": 28,
     "tests/api/test_sparql_protocol.py": 27,
