@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -147,10 +148,21 @@ def _log_lines(server: Scratch) -> list[dict[str, object]]:
     return lines
 
 
+def _logged(server: Scratch, request_id: str) -> list[dict[str, object]]:
+    """The log lines of ``request_id``: the server may write its line just after the answer went
+    out, so wait for one to appear (5 s at most)."""
+    deadline = time.monotonic() + 5
+    while True:
+        entries = [e for e in _log_lines(server) if e.get("request_id") == request_id]
+        if entries or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.05)
+
+
 def test_request_id_is_echoed_and_carried_by_the_log_line(server: Scratch) -> None:
     response = httpx.get(server.url + "/health", headers={"X-Request-ID": "drill-42.a"}, timeout=30)
     assert response.headers["x-request-id"] == "drill-42.a"
-    entries = [e for e in _log_lines(server) if e.get("request_id") == "drill-42.a"]
+    entries = _logged(server, "drill-42.a")
     assert len(entries) == 1
     entry = entries[0]
     assert entry["logger"] == "boostkg.request"
@@ -170,4 +182,4 @@ def test_request_id_is_generated_when_missing_or_unsafe(server: Scratch) -> None
     unsafe = httpx.get(server.url + "/health", headers={"X-Request-ID": "a b\tc"}, timeout=30)
     assert re.fullmatch(r"[0-9a-f]{32}", plain)
     assert unsafe.headers["x-request-id"] not in ("a b\tc", plain)
-    assert plain in {e.get("request_id") for e in _log_lines(server)}
+    assert plain in {e.get("request_id") for e in _logged(server, plain)}
