@@ -13,11 +13,12 @@ it: with pytest 9 they no longer reach the node ids.)
 
 Nothing here decides what a test checks: without ``-n`` the suite runs serially as before.
 
-Not the default yet (session 4, on the shared 2-core machine at load averages 4-7): one full run
-passed in 10 min 44 s, the next took 8 min 31 s with two failures that depend on load (a
-connection closed without an answer among twenty concurrent submissions, seen once serially in
-session 3; a streamed answer that reached its 2 s deadline before its 2 MB limit). Make it the
-default in scripts/test.sh once three consecutive full runs pass that way.
+Not the default yet (session 4, on the shared 2-core machine): one full run passed in 10 min 44 s
+(load average 3-7), the next took 8 min 31 s with two failures that depend on load (a connection
+closed without an answer among twenty concurrent submissions, seen once serially in session 3; a
+streamed answer that reached its 2 s deadline before its 2 MB limit), a third passed in 5 min 47 s
+(load 1-3; serially 10 min 8 s at load 2-3). Make it the default in scripts/test.sh once three
+consecutive full runs pass that way.
 """
 
 from __future__ import annotations
