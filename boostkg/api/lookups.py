@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import logging
 import mmap
 import os
 import signal
@@ -42,6 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from boostkg.config import Settings
 
+_log = logging.getLogger(__name__)
 _PAGE = 4096
 _SLOTS_AT = 2048
 _SLOT = 16
@@ -50,6 +52,9 @@ _MAX_PROCESSES = (_PAGE - _SLOTS_AT) // _SLOT
 _HEAD_LIMIT = 16 * 1024
 _HANDOVER_MAX = 4 * 1024 * 1024
 """Most bytes a lookup process forwards with a connection (a head, and what came with it)."""
+_HANDOVER_WAIT_S = 30.0
+"""How long a handover waits for room in the channel while the server is too busy to empty it
+(the lookup process waits with it; past this the connection is dropped, with a log line)."""
 _PIECE = 60 * 1024
 """Bytes per handover message: a message must fit the channel's socket buffer (about 208 KiB), so
 the bytes read so far (a head and, for a POST, the start of its body: up to one read, 256 KiB) go
@@ -280,6 +285,11 @@ class _Lookups:
         self.board = board
         self.slot = slot
         self.channel = channel
+        # Handovers go through a copy of the channel that waits for room: the event loop makes the
+        # channel non-blocking, and a burst of handovers (say 20 POSTs of 100 KB) fills its buffer
+        # while the server is busy; failing then dropped connections without an answer.
+        self.sender = channel.dup()
+        self.sender.settimeout(_HANDOVER_WAIT_S)
         self.generation = 0
         self.store: Any = None
         self.answer = lookup_answer
@@ -390,7 +400,7 @@ class _LookupProtocol(asyncio.Protocol):
             transport.close()  # past every limit of the primary: it would refuse it too
             return
         sock = transport.get_extra_info("socket")
-        channel = self.lookups.channel
+        channel = self.lookups.sender
         pieces = [buffer[at : at + _PIECE] for at in range(0, len(buffer), _PIECE)] or [b""]
         try:
             for index, piece in enumerate(pieces):
@@ -399,7 +409,10 @@ class _LookupProtocol(asyncio.Protocol):
                     socket.send_fds(channel, [flag + piece], [sock.fileno()])
                 else:
                     channel.sendmsg([flag + piece])
-        except OSError:
+        except OSError as exc:  # the server is gone, or has not read its channel for a long time
+            _log.warning(
+                "lookup process %d: a connection could not be handed over: %s", self.lookups.slot, exc
+            )
             transport.abort()
             return
         transport.abort()  # closes our descriptor only: the primary holds its own

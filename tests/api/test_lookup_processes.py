@@ -9,9 +9,11 @@ import contextlib
 import http.client
 import os
 import re
+import signal
 import socket
 import time
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -248,3 +250,46 @@ def test_large_requests_are_handed_over_whole(tmp_path: Path) -> None:
             headers={"Accept": JSON_RESULTS},
         ).json()["results"]["bindings"][0]["n"]["value"]
         assert count == str(12 * 4000)
+
+
+def _primary_pid(server: Scratch) -> int:
+    port = server.url.rsplit(":", 1)[1].encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                args = (entry / "cmdline").read_bytes().split(b"\0")
+                if b"serve" in args and port in args:
+                    return int(entry.name)
+    raise AssertionError(f"no boostkg serve on {server.url}")
+
+
+def test_a_burst_of_handovers_waits_for_a_server_too_busy_to_take_them(tmp_path: Path) -> None:
+    """20 POSTs of ~100 KB reach the lookup process while the server process does not read its
+    channel (stopped here; busy with startup or commits in real life): their bytes fill the
+    channel's buffer many times over. Each handover waits for room rather than dropping its
+    connection (which the client saw as 'Server disconnected without sending a response')."""
+    with scratch_server(tmp_path, {"BOOSTKG_HTTP_PROCESSES": "2"}) as server:
+        deadline = time.monotonic() + 30
+        while not _lookup_pids(server) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # the lookup process is up and accepting
+        primary = _primary_pid(server)
+        query = "ASK { }  # " + "padding " * 12_500  # ~100 KB in the body of a form POST
+
+        def ask() -> int | str:
+            try:
+                return httpx.post(server.sparql, data={"query": query}, timeout=60).status_code
+            except httpx.HTTPError as exc:
+                return f"{type(exc).__name__}: {exc}"
+
+        os.kill(primary, signal.SIGSTOP)
+        try:
+            with ThreadPoolExecutor(max_workers=20) as pool:
+                answers = [pool.submit(ask) for _ in range(20)]
+                time.sleep(2.0)  # all 20 reach the lookup process, whose handovers fill the channel
+                os.kill(primary, signal.SIGCONT)
+                statuses = [answer.result() for answer in answers]
+        finally:
+            os.kill(primary, signal.SIGCONT)
+        assert statuses == [200] * 20, statuses
+        assert "could not be handed over" not in server.log.read_text()
