@@ -167,7 +167,8 @@ class LookupProcesses:
                     str(self.listener.fileno()),
                     str(theirs.fileno()),
                     str(self.board.fd),
-                    self.settings.model_dump_json(),
+                    # on the command line (visible in `ps`): never the remote store's credentials
+                    self.settings.model_dump_json(exclude={"store_user", "store_password"}),
                     str(slot),
                 ],
                 pass_fds=(self.listener.fileno(), theirs.fileno(), self.board.fd),

@@ -64,11 +64,16 @@ def _ask_on_new_connection(server: Scratch, pattern: str) -> bool:
 
 
 def test_lookup_processes(tmp_path: Path) -> None:
-    with scratch_server(tmp_path, {"BOOSTKG_HTTP_PROCESSES": "2"}) as server:
+    secret = "not-on-any-command-line"  # a store password set in the environment (unused here)
+    with scratch_server(
+        tmp_path, {"BOOSTKG_HTTP_PROCESSES": "2", "BOOSTKG_STORE_PASSWORD": secret}
+    ) as server:
         deadline = time.monotonic() + 30
         while not _lookup_pids(server) and time.monotonic() < deadline:
             time.sleep(0.2)
         (pid,) = _lookup_pids(server)
+        assert b"store_password" not in Path(f"/proc/{pid}/cmdline").read_bytes()  # `ps` shows it all
+        assert secret.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
         time.sleep(1.5)  # the lookup process is up and accepting
 
         # read-your-writes: each write is seen by the very next lookup, on new connections
