@@ -148,16 +148,20 @@ def test_backup_and_restore_commands_with_the_remote_store_options(oxigraph: Ser
         _same(_graphs(remote), _expected())
 
 
-def test_online_backup_through_a_server_on_the_remote_store(oxigraph: Server, tmp_path: Path) -> None:
-    """``boostkg serve`` on the Oxigraph server: ``GET /admin/backup`` (held under the server's write
-    lock) gives the remote graphs, and the token register and archive kept in the local folder."""
-    _fill(oxigraph)
-    env = {
+def _served_env(oxigraph: Server) -> dict[str, str]:
+    """The settings of a ``boostkg serve`` on the Oxigraph server."""
+    return {
         "BOOSTKG_STORE_URL": oxigraph.query_url,
         "BOOSTKG_STORE_UPDATE_URL": oxigraph.update_url,
         "BOOSTKG_STORE_GSP_URL": str(oxigraph.gsp_url),
     }
-    with scratch_server(tmp_path, env=env) as served:
+
+
+def test_online_backup_through_a_server_on_the_remote_store(oxigraph: Server, tmp_path: Path) -> None:
+    """``boostkg serve`` on the Oxigraph server: ``GET /admin/backup`` (held under the server's write
+    lock) gives the remote graphs, and the token register and archive kept in the local folder."""
+    _fill(oxigraph)
+    with scratch_server(tmp_path, env=_served_env(oxigraph)) as served:
         path = tmp_path / "online.nq"
         manifest = download_backup(served.url, served.admin_token, path)
         update = f"INSERT DATA {{ GRAPH <{G}after> {{ <urn:a> <urn:b> <urn:c> }} }}"
@@ -181,12 +185,7 @@ def test_online_restore_through_a_server_on_the_remote_store(oxigraph: Server, t
     backup's (a graph written after it is dropped, a changed one put back), the token register in
     the local folder too; a tampered backup is refused with 422 and the server keeps its graphs."""
     _fill(oxigraph)
-    env = {
-        "BOOSTKG_STORE_URL": oxigraph.query_url,
-        "BOOSTKG_STORE_UPDATE_URL": oxigraph.update_url,
-        "BOOSTKG_STORE_GSP_URL": str(oxigraph.gsp_url),
-    }
-    with scratch_server(tmp_path, env=env) as served:
+    with scratch_server(tmp_path, env=_served_env(oxigraph)) as served:
         path = tmp_path / "online.nq"
         download_backup(served.url, served.admin_token, path)
         changes = (
