@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from boostkg.api.observability import log_request
 from boostkg.errors import BoostKGError, QueryTimeoutError
 
 if TYPE_CHECKING:
@@ -202,12 +203,15 @@ class FrontProtocol(H11Protocol):
                     self.data_received(held)
 
     def _count(self, response: FrontResponse, seconds: float) -> None:
-        """Count a proxied answer in /metrics, as the application's middleware counts its own."""
+        """Count a proxied answer in /metrics, and log a 5xx, as the application's middleware does."""
         metrics = getattr(self.app_for_lookups.state, "metrics", None)
         if metrics is not None:
             metrics.observe("GET", "/sparql", response.status, seconds)
             if response.slug == "query-timeout":
                 metrics.timeouts.labels("/sparql").inc()
+        if response.status >= 500:
+            peer = self.transport.get_extra_info("peername")
+            log_request("GET", "/sparql", "/sparql", response.status, seconds, peer[0] if peer else None)
 
     def _count_timeout(self) -> None:
         metrics = getattr(self.app_for_lookups.state, "metrics", None)

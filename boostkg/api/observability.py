@@ -258,24 +258,7 @@ class Observability:
             self.metrics.submissions.labels(outcome, str(status)).inc()
         if self.log_requests or status >= 500:
             client = scope.get("client")
-            log.log(
-                logging.ERROR if status >= 500 else logging.INFO,
-                "%s %s %d %.1f ms",
-                method,
-                scope["path"],
-                status,
-                seconds * 1000,
-                extra={
-                    "http": {
-                        "method": method,
-                        "path": scope["path"],
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 3),
-                        "client": client[0] if client else None,
-                    }
-                },
-            )
+            log_request(method, scope["path"], route, status, seconds, client[0] if client else None)
 
     def _lifespan_receive(self, receive: Receive) -> Receive:
         async def wrapped() -> Message:
@@ -285,6 +268,28 @@ class Observability:
             return message
 
         return wrapped
+
+
+def log_request(method: str, path: str, route: str, status: int, seconds: float, client: str | None) -> None:
+    """The log line of one answered request (ERROR for a 5xx, else INFO), with its ``http`` fields."""
+    log.log(
+        logging.ERROR if status >= 500 else logging.INFO,
+        "%s %s %d %.1f ms",
+        method,
+        path,
+        status,
+        seconds * 1000,
+        extra={
+            "http": {
+                "method": method,
+                "path": path,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+                "client": client,
+            }
+        },
+    )
 
 
 def _incoming_id(scope: Scope) -> str | None:

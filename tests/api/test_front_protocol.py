@@ -223,6 +223,13 @@ def test_past_the_deadline_is_a_503_problem(servers: Servers) -> None:
     assert _proxied(late)
     assert late.json()["type"].endswith("/query-timeout")
     assert "2 s" in late.json()["detail"]
+    deadline = time.monotonic() + 10  # logged as the application logs every 5xx
+    logged: list[str] = []
+    while not logged and time.monotonic() < deadline:
+        logged = [line for line in servers.tight.log.read_text().splitlines() if "GET /sparql 503" in line]
+        time.sleep(0.1)
+    assert logged, servers.tight.log.read_text()[-2000:]
+    assert "ERROR" in logged[-1]
 
 
 def _read_into(response: httpx.Response, received: bytearray) -> None:
