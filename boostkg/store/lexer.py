@@ -21,8 +21,7 @@ from dataclasses import dataclass
 
 TOKEN = re.compile(
     r"""
-    (?P<ws>\s+)
-  | (?P<comment>\#[^\n]*)
+    (?P<comment>\#[^\n]*)
   | (?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
               |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
   | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
@@ -30,7 +29,7 @@ TOKEN = re.compile(
   | (?P<word>[A-Za-z_][\w\-.]*(?::[\w\-.:%]*)?|:[\w\-.:%]*)
   | (?P<open>\{)
   | (?P<close>\})
-  | (?P<other>.)
+  | (?P<other>\S)
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -76,7 +75,7 @@ def tokens(text: str) -> list[Token]:
     if last[0] == text:
         return last[1]
     found = [(m.lastgroup or "", m.group(), m.start()) for m in TOKEN.finditer(text)]
-    found = [t for t in found if t[0] not in ("ws", "comment")]
+    found = [t for t in found if t[0] != "comment"]
     found.append(("end", "", len(text)))
     _last = (text, found)
     return found
@@ -303,7 +302,7 @@ def named_graphs(text: str) -> tuple[str, ...]:
     for match in TOKEN.finditer(text):
         kind = match.lastgroup
         value = match.group()
-        if kind in ("ws", "comment"):
+        if kind == "comment":
             continue
         if previous == "PREFIX" and kind == "word" and value.endswith(":"):
             pending_prefix = value
