@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rdflib import Literal, URIRef
 
 from boostkg.store import EmbeddedStore, ResultFormat
@@ -104,3 +107,25 @@ def test_tokens_are_read_once_per_text_and_never_mixed_up() -> None:
     assert is_bounded_lookup(second)
     assert is_bounded_lookup(first)
     assert not is_bounded_lookup(first.replace("ex:a", "?s"))
+
+
+PIECES = [*"aSELCT{}<>?$:\"'#\n\t .;*^@_1\\\u00a0é", "PREFIX ", "<http://x/>", '"""', "SERVICE "]
+
+
+def _blank(gap: str) -> bool:
+    """Only whitespace and comments."""
+    return not re.sub(r"#[^\n]*", "", gap).strip()
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=40).map("".join))
+def test_tokens_cover_the_text_but_whitespace_and_comments(text: str) -> None:
+    found = tokens(text)
+    assert found[-1] == ("end", "", len(text))
+    at = 0
+    for _kind, value, start in found[:-1]:
+        assert start >= at
+        assert text[start : start + len(value)] == value
+        assert value.strip() == value  # never a whitespace token
+        assert _blank(text[at:start]), (text[at:start], text)  # what lies between: skipped
+        at = start + len(value)
+    assert _blank(text[at:]), text
