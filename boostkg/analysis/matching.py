@@ -175,11 +175,11 @@ def match_projection(
     """
     if not 1 <= top <= MAX_TOP:
         raise InputError(f"--top must be between 1 and {MAX_TOP}, not {top}")
+    sides = resolve(corridor, projection)  # first: an unknown code or theme is refused before learning
     years = projection.project_years[projection.project_years > 0]
     last = int(until if until is not None else (years.max() if years.size else 0))
     if history is None or history.projection is not projection or history.until != last:
         history = learn(projection, until=last)
-    sides = resolve(corridor, projection)
     if sides.theme_projects is not None:
         history = history.focus(sides.theme_projects, sides.declared, sides.corridor.themes)
     default, default_new = history.default_weights()
