@@ -1112,7 +1112,7 @@ class RemoteStore:
             found = dict.fromkeys(self._learn_listing())
         if self._graphs_by_scan and self.listing == "counted":
             try:
-                found = self._counted_graphs()
+                found = self._counted_graphs(self.listing_timeout_s)
             except (QueryError, StoreUnavailableError) as exc:  # QueryTimeoutError is a QueryError
                 log.warning(
                     "store %s: listing graphs with their counts failed (%s); asking about the graphs "
@@ -1127,8 +1127,9 @@ class RemoteStore:
         self._names = (self.generation, frozenset(names.items()))
         return names
 
-    def _counted_graphs(self) -> dict[str, int | None]:
-        rows = self._json(_GRAPHS_COUNTED, dataset=False, timeout_s=self.listing_timeout_s)
+    def _counted_graphs(self, timeout_s: float | None = None) -> dict[str, int | None]:
+        """Every graph with its size (:data:`_GRAPHS_COUNTED`), hidden ones included."""
+        rows = self._json(_GRAPHS_COUNTED, dataset=False, timeout_s=timeout_s)
         return {
             b["g"]["value"]: int(b["n"]["value"])
             for b in rows["results"]["bindings"]  # type: ignore[index]
@@ -1191,21 +1192,9 @@ class RemoteStore:
         counts = {str(g): n or 0 for g, n in listing.items()}
         if missing and not self._graphs_by_scan:  # a server that lists graphs cheaply counts them all
             missing = []
-            rows = self._json(
-                "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", dataset=False
-            )
-            for row in rows["results"]["bindings"]:  # type: ignore[index]
-                if not self._hidden(g := row["g"]["value"]):
-                    counts[g] = int(row["n"]["value"])
+            counts.update((g, n or 0) for g, n in self._counted_graphs().items() if not self._hidden(g))
         for start in range(0, len(missing), _KNOWN_GRAPHS_CHUNK):
-            values = " ".join(f"<{g}>" for g in missing[start : start + _KNOWN_GRAPHS_CHUNK])
-            rows = self._json(
-                f"SELECT ?g (COUNT(*) AS ?n) WHERE {{ VALUES ?g {{ {values} }} GRAPH ?g {{ ?s ?p ?o }} }} "
-                "GROUP BY ?g",
-                dataset=False,
-            )
-            for row in rows["results"]["bindings"]:  # type: ignore[index]
-                counts[row["g"]["value"]] = int(row["n"]["value"])
+            counts.update(self._sizes(missing[start : start + _KNOWN_GRAPHS_CHUNK]))
         return [GraphStats(URIRef(g), n) for g, n in sorted(counts.items())]
 
     def triple_count(self, graph: URIRef | None = None) -> int:
