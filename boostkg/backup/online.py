@@ -23,6 +23,7 @@ from boostkg.backup.file import CHUNK, Checker, Manifest, Progress, Source, chec
 from boostkg.errors import (
     AuthError,
     BackupRejectedError,
+    BoostKGError,
     ForbiddenError,
     InputError,
     Location,
@@ -146,25 +147,24 @@ def online_snapshot(
     return Snapshot(reader, records, private / "archive", cleanup)
 
 
+_REFUSALS: dict[int, type[BoostKGError]] = {
+    400: InputError,
+    401: AuthError,
+    403: ForbiddenError,
+    413: PayloadTooLargeError,
+    422: BackupRejectedError,
+    503: StoreUnavailableError,
+}
+"""The error a refusal of the backup or restore route stands for (any other status: StoreError)."""
+
+
 def _refusal(response: httpx.Response, url: str) -> Exception:
     try:
         detail = str(response.json().get("detail", ""))
     except ValueError:
         detail = response.text[:200]
     message = f"{url} answered {response.status_code}: {detail}"
-    if response.status_code == 401:
-        return AuthError(message)
-    if response.status_code == 403:
-        return ForbiddenError(message)
-    if response.status_code == 413:
-        return PayloadTooLargeError(message)
-    if response.status_code == 422:
-        return BackupRejectedError(message)
-    if response.status_code == 400:
-        return InputError(message)
-    if response.status_code == 503:
-        return StoreUnavailableError(message)
-    return StoreError(message)
+    return _REFUSALS.get(response.status_code, StoreError)(message)
 
 
 def download_backup(
