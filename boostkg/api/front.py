@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from boostkg.api.observability import log_request
+from boostkg.api.observability import log_cut_off, log_request
 from boostkg.errors import BoostKGError, QueryTimeoutError
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ class FrontProtocol(H11Protocol):
                     await self.flow.drain()
             complete = True
         except BoostKGError as exc:  # after the status went out: cut off, as the body's last line says
-            _log.warning("GET /sparql cut off after its response started: %s", exc)
+            log_cut_off("GET", "/sparql", exc)
             if isinstance(exc, QueryTimeoutError):
                 self._count_timeout()
         finally:

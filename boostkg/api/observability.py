@@ -239,7 +239,7 @@ class Observability:
                 raise
             # Counted with the status sent (the body's end tells the client), and as a timeout if it was one.
             timed_out = isinstance(cause, QueryTimeoutError)
-            log.warning("%s %s cut off after its response started: %s", scope["method"], scope["path"], cause)
+            log_cut_off(scope["method"], scope["path"], cause)
             raise StreamCutOffError(str(cause)) from None
         finally:
             seconds = time.perf_counter() - started
@@ -268,6 +268,11 @@ class Observability:
             return message
 
         return wrapped
+
+
+def log_cut_off(method: str, path: str, cause: BaseException) -> None:
+    """The one warning line of an answer ended on purpose after its status went out."""
+    log.warning("%s %s cut off after its response started: %s", method, path, cause)
 
 
 def log_request(method: str, path: str, route: str, status: int, seconds: float, client: str | None) -> None:
