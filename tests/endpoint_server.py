@@ -40,6 +40,19 @@ class Scratch:
     def admin(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.admin_token}"}
 
+    def pid(self) -> int:
+        """The ``boostkg serve`` process (the server, not its lookup processes or workers)."""
+        port = self.url.rsplit(":", 1)[1].encode()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    args = (entry / "cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if b"serve" in args and port in args:
+                    return int(entry.name)
+        raise AssertionError(f"no boostkg serve on {self.url}")
+
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a `boostkg` subprocess: no inherited BOOSTKG_ settings, plain output."""

@@ -351,20 +351,6 @@ def test_clients_leaving_mid_answer_give_their_turns_back(servers: Servers) -> N
     assert time.monotonic() - started < 5
 
 
-def _server_pid(scratch: Scratch) -> int:
-    port = scratch.url.rsplit(":", 1)[1]
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            args = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"serve" in args and port.encode() in args:
-            return int(proc.name)
-    raise AssertionError(f"no boostkg serve on port {port}")
-
-
 def _peak_rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -373,7 +359,7 @@ def _peak_rss_kib(pid: int) -> int:
 
 
 def test_a_big_result_is_streamed_not_held(servers: Servers) -> None:
-    pid = _server_pid(servers.front)
+    pid = servers.front.pid()
     _get(servers.front.sparql, ROWS)  # warm: the first answer's allocations are not the stream's
     before = _peak_rss_kib(pid)
     size = 0
@@ -443,7 +429,7 @@ def test_a_stopped_server_is_a_503_naming_it_and_service_resumes(servers: Server
 
 def test_graceful_shutdown_finishes_an_answer_in_flight(servers: Servers) -> None:
     """Last in the module: it stops the front server."""
-    pid = _server_pid(servers.front)
+    pid = servers.front.pid()
     received: list[int] = []
     errors: list[BaseException] = []
     started = threading.Event()

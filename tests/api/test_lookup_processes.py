@@ -257,17 +257,6 @@ def test_large_requests_are_handed_over_whole(tmp_path: Path) -> None:
         assert count == str(12 * 4000)
 
 
-def _primary_pid(server: Scratch) -> int:
-    port = server.url.rsplit(":", 1)[1].encode()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                args = (entry / "cmdline").read_bytes().split(b"\0")
-                if b"serve" in args and port in args:
-                    return int(entry.name)
-    raise AssertionError(f"no boostkg serve on {server.url}")
-
-
 def test_a_burst_of_handovers_waits_for_a_server_too_busy_to_take_them(tmp_path: Path) -> None:
     """20 POSTs of ~100 KB reach the lookup process while the server process does not read its
     channel (stopped here; busy with startup or commits in real life): their bytes fill the
@@ -278,7 +267,7 @@ def test_a_burst_of_handovers_waits_for_a_server_too_busy_to_take_them(tmp_path:
         while not _lookup_pids(server) and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(1.0)  # the lookup process is up and accepting
-        primary = _primary_pid(server)
+        primary = server.pid()
         query = "ASK { }  # " + "padding " * 12_500  # ~100 KB in the body of a form POST
 
         def ask() -> int | str:
