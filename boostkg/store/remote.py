@@ -83,6 +83,11 @@ _COPYING = f"<{JOURNAL}#copying>"
 """On a big record: the backup is not complete yet (the graph itself is still untouched)."""
 _GARBAGE = f"<{JOURNAL}#garbage>"
 """A record of a backup no unit needs any more, left to be emptied by chunks."""
+_ADDED = f"<{JOURNAL}#added>"
+"""On a record: the unit only added to the graph, and the backup holds exactly the triples it added
+(none of which the graph held before); rolling back deletes them from the graph."""
+_ADDED_BATCH = 5_000
+"""Triples per request asking which triples a graph already holds, or recording the added ones."""
 _NTRIPLES = "application/n-triples"
 SYSTEM_GRAPHS = frozenset(
     {
@@ -253,6 +258,11 @@ class RemoteStore:
         """Big graphs whose backup is still being copied (the graph itself is untouched)."""
         self._old: dict[str, IO[bytes]] = {}
         """Big graphs' content before the unit (the backup's download), until the unit writes them."""
+        self._added: dict[str, list[str]] = {}
+        """The unit's graphs journalled by what it added (see :meth:`_journal_adding`), with the
+        added triples as N-Triples statements."""
+        self._backups = 0
+        """Backups the open unit has named (each gets the next number)."""
         self._depth = 0
         self._interrupted = False
         """A unit's closing request (commit or rollback) could not reach the server: its records are
@@ -503,7 +513,7 @@ class RemoteStore:
         ) as response:
             response.read()
 
-    def _journal(self, graphs: Iterable[str]) -> None:
+    def _journal(self, graphs: Iterable[str], *, existing: set[str] | None = None) -> None:
         """Inside a unit: back up each graph not yet backed up, before the unit writes to it.
 
         A graph of fewer than :attr:`big_graph_triples` triples is backed up by one update (the
@@ -514,16 +524,19 @@ class RemoteStore:
         """
         if self._unit is None:
             return
-        fresh = [g for g in dict.fromkeys(graphs) if g not in self._journalled and not g.startswith(JOURNAL)]
+        graphs = list(dict.fromkeys(graphs))
+        readd = {g: self._unjournal_added(g) for g in graphs if g in self._added}
+        fresh = [g for g in graphs if g not in self._journalled and not g.startswith(JOURNAL)]
         if not fresh:
             return
         self._written.update(fresh)
-        existing = self._existing(fresh)
+        if existing is None:  # which of ``graphs`` exist, unless the caller just asked
+            existing = self._existing(fresh)
         sizes = self._sizes(sorted(existing)) if existing else {}
         parts = []
         big: list[tuple[str, str]] = []
         for graph in fresh:
-            backup = f"{JOURNAL}:{self._unit}:{len(self._journalled)}"
+            backup = self._next_backup()
             self._journalled[graph] = backup
             self._existed[graph] = graph in existing
             existed = "true" if graph in existing else "false"
@@ -541,11 +554,106 @@ class RemoteStore:
             self._copy(graph, backup, expected=sizes[graph], keep=True)
             self._post_update(f"DELETE DATA {{ GRAPH <{JOURNAL}> {{ <{backup}> {_COPYING} true }} }}")
             self._copying.discard(graph)
+        for graph, statements in readd.items():
+            self._forget_old([graph])
+            with tempfile.TemporaryFile() as spool:
+                spool.write("".join(f"{line}\n" for line in statements).encode("utf-8"))
+                spool.seek(0)
+                self._upload(graph, spool, replace=False)
+
+    def _next_backup(self) -> str:
+        """A fresh backup graph's name for the open unit."""
+        self._backups += 1
+        return f"{JOURNAL}:{self._unit}:{self._backups - 1}"
+
+    def _journal_adding(self, graph: str, quads: Sequence[ox.Quad]) -> None:
+        """Inside a unit, before ``quads`` are added to ``graph``: journal what the unit adds.
+
+        On Oxigraph, a graph that exists is journalled by the triples the unit adds to it rather
+        than by a copy: one query asks which of ``quads`` the graph already holds, and the others
+        are recorded in the backup (in the same request as the record) before any is uploaded.
+        Rolling back deletes the backup's triples from the graph, which held none of them before
+        the unit, so it gives back exactly the graph before (a triple the graph already held is
+        not recorded, and stays). A crash at any point is rolled back the same way: a triple
+        recorded but not uploaded yet is not in the graph, and deleting it changes nothing.
+
+        Everything else is journalled by :meth:`_journal` (a copy): a graph that does not exist
+        yet (its record says so: nothing to copy), an addition with a blank node (no request can
+        name it), one of :attr:`big_graph_triples` or more, and every server but Oxigraph, which
+        stores and matches each literal in one canonical form (``"01"^^xsd:integer`` is ``"1"``,
+        in the data and in a query alike). Virtuoso normalises some typed literals otherwise in
+        its storage than in a query, and a wrong "already there" would leave a triple behind.
+        A graph journalled this way and then written otherwise in the same unit is turned into a
+        copy (see :meth:`_unjournal_added`).
+        """
+        if self._unit is None or graph.startswith(JOURNAL):
+            return
+        if graph in self._journalled and graph not in self._added:
+            return  # a copy covers it
+        oxigraph = (self._server or "").lower().startswith("oxigraph")
+        plain = len(quads) < self.big_graph_triples and not any(
+            isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode) for q in quads
+        )
+        if graph not in self._journalled and plain and oxigraph:
+            existing = self._existing([graph])
+            if not existing:
+                self._journal([graph], existing=existing)  # a record saying it did not exist
+                return
+        elif graph not in self._journalled or not plain:
+            self._journal([graph])  # a copy (a graph journalled by what it added is turned into one)
+            return
+        statements = self._absent(graph, quads)
+        if not statements:
+            return
+        self._written.add(graph)
+        parts = []
+        if graph not in self._journalled:
+            backup = self._next_backup()
+            self._journalled[graph] = backup
+            self._existed[graph] = True
+            self._added[graph] = []
+            parts.append(
+                f"GRAPH <{JOURNAL}> {{ <{backup}> {_OF} <{graph}> ; {_EXISTED} true ; {_ADDED} true }}"
+            )
+        backup = self._journalled[graph]
+        for start in range(0, len(statements), _ADDED_BATCH):
+            body = "\n".join(statements[start : start + _ADDED_BATCH])
+            self._post_update(f"INSERT DATA {{ {' '.join(parts)} GRAPH <{backup}> {{\n{body}\n}} }}")
+            parts = []
+            self._added[graph].extend(statements[start : start + _ADDED_BATCH])
+
+    def _absent(self, graph: str, quads: Sequence[ox.Quad]) -> list[str]:
+        """The triples of ``quads`` (no blank nodes) that ``graph`` does not hold, as N-Triples
+        statements, each once; the server is asked by :data:`_ADDED_BATCH` triples at a time."""
+        statements = list(dict.fromkeys(f"{q.subject} {q.predicate} {q.object} ." for q in quads))
+        held: set[int] = set()
+        for start in range(0, len(statements), _ADDED_BATCH):
+            rows = " ".join(
+                f"({start + i} {line[:-2]})"
+                for i, line in enumerate(statements[start : start + _ADDED_BATCH])
+            )
+            found = self._json(
+                f"SELECT ?i WHERE {{ VALUES (?i ?s ?p ?o) {{ {rows} }} GRAPH <{graph}> {{ ?s ?p ?o }} }}",
+                dataset=False,
+            )
+            held.update(int(b["i"]["value"]) for b in found["results"]["bindings"])  # type: ignore[index]
+        return [line for i, line in enumerate(statements) if i not in held]
+
+    def _unjournal_added(self, graph: str) -> list[str]:
+        """Before the unit writes otherwise to a graph it journalled by what it added: take the
+        added triples out again and drop that record, in one request (the graph is as before the
+        unit, with no record of it), and return them; :meth:`_journal` then journals the graph
+        afresh and uploads them back."""
+        backup = self._journalled.pop(graph)
+        statements = self._added.pop(graph)
+        self._existed.pop(graph, None)
+        self._post_update(self._closing_update({graph: backup}, commit=False, big=set(), added={graph}))
+        return statements
 
     def _mark_big(self, graph: str, triples: int) -> None:
         """Before ``triples`` are uploaded to a graph the unit journalled the small way: from
         :attr:`big_graph_triples` on, record that a rollback must empty it by chunks."""
-        if self._unit is None or graph not in self._journalled or graph in self._big:
+        if self._unit is None or graph not in self._journalled or graph in self._big or graph in self._added:
             return
         if triples < self.big_graph_triples:
             return
@@ -714,6 +822,7 @@ class RemoteStore:
             return
         self.roll_back_interrupted()
         self._unit = uuid.uuid4().hex[:12]
+        self._backups = 0
         self._depth = 1
         log.debug("remote unit %s: %s", self._unit, label)
         try:
@@ -727,8 +836,8 @@ class RemoteStore:
 
     def _finish(self, *, commit: bool) -> None:
         journalled, self._journalled, self._unit = self._journalled, {}, None
-        big, existed, copying = self._big, self._existed, self._copying
-        self._big, self._existed, self._copying = set(), {}, set()
+        big, existed, copying, added = self._big, self._existed, self._copying, set(self._added)
+        self._big, self._existed, self._copying, self._added = set(), {}, set(), {}
         self._forget_old(list(self._old))
         if not journalled or self._client is None:
             return  # closed inside a unit: its records stay in the server, the next open rolls it back
@@ -741,7 +850,7 @@ class RemoteStore:
                 return
             small = {g: b for g, b in journalled.items() if g not in big}
             if small:
-                self._post_update(self._closing_update(small, commit=False, big=set()))
+                self._post_update(self._closing_update(small, commit=False, big=set(), added=added))
             for graph in big:
                 self._restore(graph, journalled[graph], existed=existed[graph], copying=graph in copying)
         except StoreError:
@@ -801,17 +910,29 @@ class RemoteStore:
 
     @staticmethod
     def _closing_update(
-        journalled: dict[str, str], *, commit: bool, big: set[str], existed: dict[str, bool] | None = None
+        journalled: dict[str, str],
+        *,
+        commit: bool,
+        big: set[str],
+        existed: dict[str, bool] | None = None,
+        added: set[str] | frozenset[str] = frozenset(),
     ) -> str:
         """One update closing the unit: commit drops the backups (a big one's record becomes a
-        garbage record, emptied after); rollback puts the small backups back (``MOVE``)."""
+        garbage record, emptied after); rollback puts the small backups back (``MOVE``) and takes
+        the triples recorded as ``added`` out of their graphs."""
         parts = []
         for graph, backup in journalled.items():
             if graph in big:
                 parts.append(f"DELETE WHERE {{ GRAPH <{JOURNAL}> {{ <{backup}> ?p ?o }} }}")
                 parts.append(f"INSERT DATA {{ GRAPH <{JOURNAL}> {{ <{backup}> {_GARBAGE} true }} }}")
                 continue
-            if not commit:
+            if graph in added:
+                if not commit:
+                    triple = "{ ?s ?p ?o }"
+                    parts.append(
+                        f"DELETE {{ GRAPH <{graph}> {triple} }} WHERE {{ GRAPH <{backup}> {triple} }}"
+                    )
+            elif not commit:
                 parts.append(f"DROP SILENT GRAPH <{graph}>")
                 if existed is None or existed.get(graph, True):
                     parts.append(f"MOVE SILENT <{backup}> TO <{graph}>")
@@ -833,8 +954,11 @@ class RemoteStore:
         small = {f["of"]: b for b, f in records.items() if "of" in f and f.get("big") not in yes}
         big = {f["of"]: b for b, f in records.items() if "of" in f and f.get("big") in yes}
         existed = {f["of"]: f.get("existed") in yes for f in records.values() if "of" in f}
+        added = {f["of"] for f in records.values() if "of" in f and f.get("added") in yes}
         if small:
-            self._post_update(self._closing_update(small, commit=False, big=set(), existed=existed))
+            self._post_update(
+                self._closing_update(small, commit=False, big=set(), existed=existed, added=added)
+            )
         for graph, backup in big.items():
             copying = records[backup].get("copying") in yes
             self._restore(graph, backup, existed=existed[graph], copying=copying)
@@ -1005,7 +1129,7 @@ class RemoteStore:
                 (ox.Triple(q.subject, q.predicate, q.object) for q in quads), spool, ox.RdfFormat.N_TRIPLES
             )
             spool.seek(0)
-            self._journal([str(graph)])
+            self._journal_adding(str(graph), quads)
             self._upload(str(graph), spool, replace=False)
 
     def replace_graph_by_queries(self, graph: URIRef, queries: Sequence[str]) -> list[int]:
