@@ -1206,8 +1206,23 @@ class RemoteStore:
                 triples = spool.read().decode("utf-8")
                 self._post_update(f"{'CLEAR DEFAULT ;' if replace else ''} INSERT DATA {{ {triples} }}")
                 return
-            self._journal([str(graph)])
+            if replace:
+                self._journal([str(graph)])
+            else:
+                self._journal_adding(str(graph), self._first_quads(spool))
             self._upload(str(graph), spool, replace=replace)
+
+    def _first_quads(self, spool: IO[bytes]) -> list[ox.Quad]:
+        """Up to :attr:`big_graph_triples` triples of the N-Triples in ``spool`` (rewound after):
+        all of them, or enough to tell :meth:`_journal_adding` that the addition is big."""
+        if self._unit is None:
+            return []
+        try:
+            return list(
+                itertools.islice(ox.parse(spool, format=ox.RdfFormat.N_TRIPLES), self.big_graph_triples)
+            )
+        finally:
+            spool.seek(0)
 
     def clear_default_graph(self) -> None:
         """Remove every triple of the server's unnamed default graph (not journalled)."""

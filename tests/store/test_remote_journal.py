@@ -291,3 +291,21 @@ def test_virtuoso_keeps_the_copy_and_rolls_an_addition_back_exactly(virtuoso: Se
         assert content(store) == old
         assert not store.has_graph(SUB)
         assert journal_graphs(store) == 0
+
+
+def test_a_graph_store_post_to_an_existing_graph_is_journalled_by_what_it_adds(oxi: Server) -> None:
+    with opened(oxi) as store:
+        old = content(store)
+    # Turtle, not N-Triples: n3() writes the label's newline inside a long string
+    body = "".join(f"{' '.join(t.n3() for t in triple)} .\n" for triple in added("a")).encode()
+    dying = opened(oxi, crash_on=f"DROP SILENT GRAPH <{JOURNAL}:")
+    with pytest.raises(CrashError):
+        dying.load_into(G, body, RdfFormat.TURTLE, replace=False)
+    ((backup, record),) = records(oxi).items()
+    assert record.get("added") in ("true", "1")
+    assert size(oxi, backup) == 8
+    with opened(oxi) as store:
+        assert store.recovered is not None
+        assert content(store) == old
+        store.load_into(G, body, RdfFormat.TURTLE, replace=False)
+        assert len(content(store)) == len(old) + 8
