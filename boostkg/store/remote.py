@@ -32,6 +32,11 @@ it is repeated from the start until it finishes, and only then is the record tur
 backups' records into garbage records; the backups are then emptied by chunks, and whatever a
 crash leaves of them is emptied at the next open.
 
+A unit that only adds triples to an existing graph is journalled, on Oxigraph, by the triples it
+adds rather than a copy (:meth:`RemoteStore._journal_adding`): its record says ``added``, its
+backup holds exactly the triples the graph did not hold before, and rolling back deletes them from
+the graph. Adding a few records to graph/meta then costs the same at 400 triples as at 11,000.
+
 What is *not* all-or-nothing: the unit is not isolated (other clients of the server see its writes
 and its backup graphs while it runs; this store's own queries in a unit exclude the backups), only
 writes to named graphs are journalled (an update writing the unnamed default graph is not undone),
@@ -581,8 +586,10 @@ class RemoteStore:
         yet (its record says so: nothing to copy), an addition with a blank node (no request can
         name it), one of :attr:`big_graph_triples` or more, and every server but Oxigraph, which
         stores and matches each literal in one canonical form (``"01"^^xsd:integer`` is ``"1"``,
-        in the data and in a query alike). Virtuoso normalises some typed literals otherwise in
-        its storage than in a query, and a wrong "already there" would leave a triple behind.
+        in the data and in a query alike). Virtuoso 7.2.5 normalises literals its own way and does not
+        always match a term spelled otherwise (``"ES51"^^xsd:string`` written out is stored as
+        ``"ES51"``, and a query or ``DELETE DATA`` naming it so finds nothing): a wrong "already
+        there" would make the rollback delete a triple the graph held before (see docs/scaling.md).
         A graph journalled this way and then written otherwise in the same unit is turned into a
         copy (see :meth:`_unjournal_added`).
         """

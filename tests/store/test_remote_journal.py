@@ -33,6 +33,9 @@ EX = "https://example.org/"
 KEPT: Triple = (URIRef(f"{EX}steward"), URIRef(f"{EX}name"), Literal("Ana"))
 """In the graph before the unit, and added again by it: a rollback must leave it there."""
 ONE: Triple = (URIRef(f"{EX}a"), URIRef(f"{EX}n"), Literal("1", datatype=XSD.integer))
+CODE: Triple = (URIRef(f"{EX}a"), URIRef(f"{EX}code"), Literal("ES51", datatype=XSD.string))
+"""In the graph before the unit, and added again by it: an ``xsd:string`` literal, which both
+servers store as the simple literal ``"ES51"``."""
 
 
 def before() -> list[Triple]:
@@ -40,6 +43,7 @@ def before() -> list[Triple]:
     return [
         KEPT,
         ONE,
+        CODE,
         (s, URIRef(f"{EX}ended"), Literal("2024-03-01", datatype=XSD.date)),
         (s, URIRef(f"{EX}label"), Literal("Load zero", lang="en")),
     ]
@@ -47,7 +51,7 @@ def before() -> list[Triple]:
 
 def added(tag: str) -> list[Triple]:
     """The literals boostkg writes (dates, decimals, gYear, strings, langStrings, booleans, integers),
-    some in a non-canonical form, plus :data:`KEPT` and ``"01"^^xsd:integer`` (the same term as
+    some in a non-canonical form, plus :data:`KEPT`, :data:`CODE` and ``"01"^^xsd:integer`` (the same term as
     :data:`ONE` to a server storing literals canonically)."""
     s = URIRef(f"{EX}load/{tag}")
     return [
@@ -61,6 +65,7 @@ def added(tag: str) -> list[Triple]:
         (s, URIRef(f"{EX}code"), Literal(f"ES51-{tag}", datatype=XSD.string)),
         (s, URIRef(f"{EX}ok"), Literal("1", datatype=XSD.boolean)),
         (s, URIRef(f"{EX}count"), Literal("+0042", datatype=XSD.integer)),
+        CODE,
     ]
 
 
@@ -165,7 +170,7 @@ def test_an_addition_is_journalled_by_exactly_the_triples_not_there_before(oxi: 
     by_graph = {fields["of"]: (backup, fields) for backup, fields in found.items()}
     backup, record = by_graph[str(G)]
     assert record.get("added") in ("true", "1")
-    # a: 10 triples, KEPT and "01" already there; b: 10 more, KEPT and "01" again
+    # a: 11 triples, KEPT, CODE and "01" already there; b: 11 more, the same three again
     assert size(oxi, backup) == 8 + 8
     assert "added" not in by_graph[str(SUB)][1]  # a new graph: a record saying it did not exist
     assert by_graph[str(SUB)][1]["existed"] in ("false", "0")
