@@ -8,14 +8,17 @@ reads the next request head itself. A plain ``GET /sparql?query=...`` over HTTP/
 ``Origin``, no ``Connection: close``) that passes the endpoint's checks
 (:func:`~boostkg.api.routes.sparql_shortcuts.front_answer`) is answered here: a query that cannot run long
 gets its 200 written straight to the socket; any other runs on the query workers (or on the
-remote store, ``BOOSTKG_STORE_URL``) and its answer is written to the socket as it arrives. Every
+remote store, ``BOOSTKG_STORE_URL``) and its answer is written to the socket as it arrives (a
+:class:`~boostkg.api.routes.sparql_shortcuts.FrontResponse`: on a remote store, a small answer is
+written in the very callback that receives it from the server, with no task). Every
 other request, and every query the checks decline (errors included), is handed to h11 with all
 the bytes read so far, and goes through the application exactly as before.
 
 Responses are those the application would send for the same request (status, ``content-type``,
 ``content-length`` or chunked body, problem documents, uvicorn's ``date``/``server`` headers);
-keep-alive, its timeout and graceful shutdown stay uvicorn's. While a worker's answer is written,
-reading stops; requests pipelined behind it are handled in order afterwards; graceful shutdown
+keep-alive, its timeout and graceful shutdown stay uvicorn's. Requests pipelined behind an answer
+being written are held (reading pauses once more than a request head's worth is held) and handled
+in order afterwards; graceful shutdown
 waits for it; an error after its status went out ends the chunked body without its terminator.
 Front answers are counted in /metrics but carry no ``x-request-id`` (the access log,
 ``BOOSTKG_ACCESS_LOG``, turns this protocol off and every request then goes through the app).
@@ -24,7 +27,6 @@ Front answers are counted in /metrics but carry no ``x-request-id`` (the access 
 from __future__ import annotations
 
 import asyncio
-import logging
 import socket
 import time
 from typing import TYPE_CHECKING, Any
@@ -33,7 +35,7 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from boostkg.api.observability import log_cut_off, log_request
-from boostkg.errors import BoostKGError, QueryTimeoutError
+from boostkg.errors import QueryTimeoutError
 
 if TYPE_CHECKING:
     from boostkg.api.routes.sparql_shortcuts import FrontResponse
@@ -44,7 +46,6 @@ HEAD_LIMIT = 16 * 1024
 """A request head longer than this (without its end) is left to h11, which enforces the limits."""
 _PREFIX = b"/sparql?"
 _DECLINE_HEADERS = frozenset({b"origin", b"content-length", b"transfer-encoding", b"expect", b"upgrade"})
-_log = logging.getLogger(__name__)
 
 
 class FrontProtocol(H11Protocol):
@@ -58,8 +59,9 @@ class FrontProtocol(H11Protocol):
         self._head = b""
         self._handed_over = handed_over
         """Bytes another process read from this connection before handing it over: they come first."""
-        self._proxying: asyncio.Task[None] | None = None
-        """The task writing a proxied answer, while it runs."""
+        self._proxying: FrontResponse | None = None
+        """The answer being proxied, while it is written."""
+        self._proxy_started = 0.0
         self._held = b""
         """Bytes received after the proxied request's head: handled once its answer is written."""
         self._closing = False
@@ -107,8 +109,10 @@ class FrontProtocol(H11Protocol):
         )
 
     def data_received(self, data: bytes) -> None:
-        if self._proxying is not None:  # reading is paused; what was read already waits its turn
+        if self._proxying is not None:  # what comes behind a proxied request waits its turn
             self._held += data
+            if len(self._held) > HEAD_LIMIT:  # a client piling requests up: stop reading for now
+                self.flow.pause_reading()
             return
         if not self._idle():
             super().data_received(data)
@@ -158,49 +162,51 @@ class FrontProtocol(H11Protocol):
         return answer
 
     def _start_proxy(self, response: FrontResponse, rest: bytes) -> None:
-        """Write ``response`` in a task, reading nothing meanwhile (``rest``: bytes after its head)."""
+        """Have ``response`` written; what arrives meanwhile is held (``rest``: bytes after its head),
+        reading pausing once more than a request head's worth is (the client's buffer and the
+        kernel's then hold the rest)."""
         self._unset_keepalive_if_required()
         self._held = rest
-        self.flow.pause_reading()
-        task = self.loop.create_task(self._write_proxied(response))
-        self._proxying = task
-        tasks = self.server_state.tasks  # cancelled by uvicorn when graceful shutdown times out
-        tasks.add(task)
-        task.add_done_callback(_report_failure)
-        task.add_done_callback(tasks.discard)
+        self._proxying = response
+        self._proxy_started = time.perf_counter()
+        response.start(self)
 
-    async def _write_proxied(self, response: FrontResponse) -> None:
-        started = time.perf_counter()
-        pieces = response.pieces()
-        complete = False
-        try:
-            async for piece in pieces:
-                if self.transport.is_closing():  # the client went away
-                    return
-                self.transport.write(piece)
-                if self.flow.write_paused:
-                    await self.flow.drain()
-            complete = True
-        except BoostKGError as exc:  # after the status went out: cut off, as the body's last line says
-            log_cut_off("GET", "/sparql", exc)
-            if isinstance(exc, QueryTimeoutError):
+    def proxy_write(self, data: bytes) -> bool:
+        """Write part of the proxied response; whether the client's buffer is full."""
+        if self.transport.is_closing():  # the client went away: connection_lost stops the answer
+            return False
+        self.transport.write(data)
+        return bool(self.flow.write_paused)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._proxying is not None:
+            self._proxying.resume()
+
+    def proxy_done(self, complete: bool) -> None:
+        """The proxied response is written (``complete``) or was cut off: count it, then read what
+        came next, or close."""
+        response = self._proxying
+        if response is None:
+            return
+        self._proxying = None
+        self.server_state.total_requests += 1
+        if response.error is not None:  # after the status went out: cut off, as the body's last line says
+            log_cut_off("GET", "/sparql", response.error)
+            if isinstance(response.error, QueryTimeoutError):
                 self._count_timeout()
-        finally:
-            await pieces.aclose()
-            self._proxying = None
-            self.server_state.total_requests += 1
-            if response.status:
-                self._count(response, time.perf_counter() - started)
-            if not complete or self._closing:
-                self.transport.close()
-            elif not self.transport.is_closing():
-                self.flow.resume_reading()
-                self.timeout_keep_alive_task = self.loop.call_later(
-                    self.timeout_keep_alive, self.timeout_keep_alive_handler
-                )  # the head deadline for what comes next; cancelled once a head is handled
-                held, self._held = self._held, b""
-                if held:
-                    self.data_received(held)
+        if response.status:
+            self._count(response, time.perf_counter() - self._proxy_started)
+        if not complete or self._closing:
+            self.transport.close()
+        elif not self.transport.is_closing():
+            self.flow.resume_reading()
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )  # the head deadline for what comes next; cancelled once a head is handled
+            held, self._held = self._held, b""
+            if held:
+                self.data_received(held)
 
     def _count(self, response: FrontResponse, seconds: float) -> None:
         """Count a proxied answer in /metrics, and log a 5xx, as the application's middleware does."""
@@ -225,15 +231,11 @@ class FrontProtocol(H11Protocol):
         super().shutdown()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._proxying is not None:  # closing its answer gives the server connection back
-            self._proxying.cancel()
+        response = self._proxying
+        if response is not None:  # stopping its answer gives the server connection back
+            response.close()
+            self.proxy_done(False)
         super().connection_lost(exc)
-
-
-def _report_failure(task: asyncio.Task[None]) -> None:
-    """Log what went wrong in a proxied answer beyond the errors it reports to the client."""
-    if not task.cancelled() and (exc := task.exception()) is not None:
-        _log.error("proxying a query to the remote store failed", exc_info=exc)
 
 
 def parse_lookup_head(head: bytes) -> tuple[bytes, str, str] | None:

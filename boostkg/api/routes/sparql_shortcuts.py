@@ -14,9 +14,11 @@ full path (:mod:`boostkg.api.routes.sparql`) then answers, and reports the error
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable
+import asyncio
+import logging
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from fastapi import Request
 from fastapi.responses import Response
@@ -36,14 +38,22 @@ from boostkg.api.routes.sparql import (
     media_for,
     negotiate,
     query_small,
-    rest_of,
 )
 from boostkg.config import Settings
-from boostkg.errors import BoostKGError, EncodingError, InputError, NotAcceptableError, ResultTooLargeError
+from boostkg.errors import (
+    BoostKGError,
+    EncodingError,
+    InputError,
+    NotAcceptableError,
+    QueryError,
+    ResultTooLargeError,
+)
 from boostkg.store import RdfFormat, ResultFormat
 from boostkg.store.lexer import Scan, scan
-from boostkg.store.remote_queries import RemoteQueries
-from boostkg.store.workers import Answer, QueryJob, QueryWorkers
+from boostkg.store.remote_queries import Exchange, RemoteQueries
+from boostkg.store.workers import QueryJob, QueryWorkers
+
+_log = logging.getLogger(__name__)
 
 
 def lookup_answer(
@@ -121,81 +131,203 @@ class LookupFastPath:
         return Response(found[0], media_type=found[1], headers=headers)
 
 
+class FrontOutput(Protocol):
+    """Where a :class:`FrontResponse` writes: the client connection of :mod:`boostkg.api.front`."""
+
+    def proxy_write(self, data: bytes) -> bool:
+        """Write ``data`` to the client; whether the client's buffer is full (pause until
+        :meth:`FrontResponse.resume` is called)."""
+
+    def proxy_done(self, complete: bool) -> None:
+        """The response has been written (``complete``), or cut off: close without the terminator."""
+
+
 class FrontResponse:
     """The whole HTTP/1.1 response to a ``GET /sparql`` that the query workers (or the remote
-    store) answer, as bytes to write in order (:meth:`pieces`): the same status, headers and body
-    the application would send, bar its request id. ``status`` is known once the first piece has
-    been produced."""
+    store) answer, written to a :class:`FrontOutput` as the answer arrives: the same status,
+    headers and body the application would send, bar its request id. In one piece with
+    ``content-length`` when the results fit :data:`START_BUFFER`, else chunked; an error before
+    then is a problem response (its status, ``Retry-After`` for an unavailable server); an error
+    after it ends the body without its terminator (after a last line saying why, as the full path
+    does). On the remote store it is the :class:`~boostkg.store.remote_queries.Sink` of the query's
+    exchange, so a small answer is written in the callback that completes it, with no task; on
+    the query workers a task feeds it. ``status`` is known once the response has started."""
 
     def __init__(
         self,
-        start: Callable[[], Awaitable[Answer]],
         job: QueryJob,
         settings: Settings,
         default_headers: list[tuple[bytes, bytes]],
+        *,
+        workers: QueryWorkers | None = None,
+        remote: RemoteQueries | None = None,
+        form: str | None = None,
+        query_params: str | None = None,
     ) -> None:
-        self._start = start
         self._job = job
         self._settings = settings
         self._default_headers = default_headers
+        self._workers = workers
+        self._remote = remote
+        self._form = form
+        self._query_params = query_params
         self.status = 0
         self.slug = ""
         """The problem type of an error response (``""`` for a 200)."""
+        self.error: BoostKGError | None = None
+        """What cut the response off after it started, if anything did."""
+        self._out: FrontOutput | None = None
+        self._exchange: Exchange | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._media = ""
+        self._held: list[bytes] = []
+        self._size = 0
+        self._streaming = False
+        self._done = False
+        self._paused = False
+        self._resumed: asyncio.Future[None] | None = None
 
-    async def pieces(self) -> AsyncGenerator[bytes, None]:
-        """The response: in one piece with ``content-length`` when the results fit
-        :data:`START_BUFFER`, else chunked; an error before then is a problem response (its status,
-        ``Retry-After`` for an unavailable server), an error after it raises once the body has
-        been cut off, and the caller must then close the connection without the terminator."""
-        settings, job = self._settings, self._job
-        limit = settings.max_result_bytes
-        try:
-            answer = await self._start()
-        except BoostKGError as exc:
-            yield self._problem(exc)
+    def start(self, out: FrontOutput) -> None:
+        """Run the query; the response goes to ``out``, from the event loop."""
+        self._out = out
+        timeout_s = self._settings.query_timeout_s
+        if self._remote is not None:
+            try:
+                self._exchange = self._remote.begin(
+                    self._job,
+                    timeout_s=timeout_s,
+                    sink=self,
+                    form=self._form,
+                    query_params=self._query_params,
+                )
+            except BoostKGError as exc:
+                asyncio.get_running_loop().call_soon(self.fail, exc)
             return
-        media = job.rdf.media_type if answer.is_graph else job.results.value
-        chunks = answer.chunks
-        head: list[bytes] = []
-        size = 0
-        failed: BoostKGError | None = None
+        assert self._workers is not None
+        self._task = asyncio.get_running_loop().create_task(self._pump(self._workers, timeout_s))
+        self._task.add_done_callback(_report_failure)
+
+    def close(self) -> None:
+        """The client went away: stop the query (its turn and connection, or worker, go back)."""
+        self._done = True
+        if self._exchange is not None:
+            self._exchange.close()
+        if self._task is not None:
+            self._task.cancel()
+        self._wake()
+
+    def resume(self) -> None:
+        """The client's buffer has room again."""
+        if self._paused:
+            self._paused = False
+            if self._exchange is not None:
+                self._exchange.resume()
+            self._wake()
+
+    def _wake(self) -> None:
+        resumed, self._resumed = self._resumed, None
+        if resumed is not None and not resumed.done():
+            resumed.set_result(None)
+
+    async def _pump(self, workers: QueryWorkers, timeout_s: float) -> None:
+        """Feed the workers' answer to this sink, pausing while the client's buffer is full."""
         try:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise ResultTooLargeError(
-                        f"the results are larger than this endpoint's {limit:,}-byte limit"
-                    )
-                head.append(chunk)
-                if size >= START_BUFFER:
-                    break
-            else:
-                self.status = 200
-                yield lookup_response(self._default_headers, b"".join(head), media)
+            try:
+                answer = await workers.run(self._job, timeout_s=timeout_s)
+            except BoostKGError as exc:
+                self.fail(exc)
                 return
-        except BoostKGError as exc:
-            failed = exc
-        finally:
-            if failed is not None or size < START_BUFFER:
+            chunks = answer.chunks
+            try:
+                self.answer(answer.is_graph)
+                async for chunk in chunks:
+                    self.data(chunk)
+                    while self._paused and not self._done:
+                        self._resumed = asyncio.get_running_loop().create_future()
+                        await self._resumed
+                    if self._done:
+                        return
+                self.end()
+            except BoostKGError as exc:
+                self.fail(exc)
+            finally:  # ended early (the client went away, the limit): the worker goes back
                 await chunks.aclose()  # type: ignore[attr-defined]
-        if failed is not None:
-            yield self._problem(failed)
+        finally:
+            if not self._done and self._out is not None:  # a failure of ours: cut off, then logged
+                self._done = True
+                self._out.proxy_done(False)
+
+    # -- the Sink
+    def answer(self, is_graph: bool) -> None:
+        job = self._job
+        self._media = job.rdf.media_type if is_graph else job.results.value
+
+    def data(self, piece: bytes) -> None:
+        if self._done:
             return
-        self.status = 200
-        start = [b"HTTP/1.1 200 OK\r\n"]
-        for name, value in self._default_headers:
-            start += (name, b": ", value, b"\r\n")
-        content_type = f"{media}; charset=utf-8" if media.startswith("text/") else media
-        start += (b"content-type: ", content_type.encode("ascii"), b"\r\nx-content-type-options: nosniff")
-        start.append(b"\r\ntransfer-encoding: chunked\r\n\r\n")
-        try:
-            yield b"".join(start)
-            async for chunk in rest_of(head, chunks, size, limit):
-                if chunk:
-                    yield b"%x\r\n%b\r\n" % (len(chunk), chunk)
-        finally:  # closed early (the client went away): the server connection and the turn go back
-            await chunks.aclose()  # type: ignore[attr-defined]
-        yield b"0\r\n\r\n"
+        self._size += len(piece)
+        limit = self._settings.max_result_bytes
+        if self._size > limit:
+            if self._exchange is not None:
+                self._exchange.close()  # the rest is not wanted
+            self.fail(
+                ResultTooLargeError(f"the results are larger than this endpoint's {limit:,}-byte limit")
+            )
+            return
+        if self._streaming:
+            self._write(b"%x\r\n%b\r\n" % (len(piece), piece))
+            return
+        self._held.append(piece)
+        if self._size >= START_BUFFER:
+            self._streaming = True
+            self.status = 200
+            start = [b"HTTP/1.1 200 OK\r\n"]
+            for name, value in self._default_headers:
+                start += (name, b": ", value, b"\r\n")
+            media = self._media
+            content_type = f"{media}; charset=utf-8" if media.startswith("text/") else media
+            start += (b"content-type: ", content_type.encode("ascii"), b"\r\nx-content-type-options: nosniff")
+            start.append(b"\r\ntransfer-encoding: chunked\r\n\r\n")
+            start += (b"%x\r\n%b\r\n" % (len(held), held) for held in self._held if held)
+            self._held = []
+            self._write(b"".join(start))
+
+    def end(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        out = self._out
+        assert out is not None
+        if self._streaming:
+            out.proxy_write(b"0\r\n\r\n")
+        else:
+            self.status = 200
+            out.proxy_write(lookup_response(self._default_headers, b"".join(self._held), self._media))
+        out.proxy_done(True)
+
+    def fail(self, error: BoostKGError) -> None:
+        if self._done:
+            return
+        self._done = True
+        out = self._out
+        assert out is not None
+        if not self._streaming:
+            out.proxy_write(self._problem(error))
+            out.proxy_done(True)
+            return
+        self.error = error
+        if isinstance(error, QueryError):  # as the full path's last line says (rest_of)
+            line = f"\n\n# boostkg: {error}. THIS RESPONSE IS INCOMPLETE.\n".encode()
+            out.proxy_write(b"%x\r\n%b\r\n" % (len(line), line))
+        out.proxy_done(False)
+
+    def _write(self, data: bytes) -> None:
+        out = self._out
+        assert out is not None
+        if out.proxy_write(data) and not self._paused:
+            self._paused = True
+            if self._exchange is not None:
+                self._exchange.pause()
 
     def _problem(self, exc: BoostKGError) -> bytes:
         """The problem response the application's error handler sends for ``exc``."""
@@ -207,6 +339,12 @@ class FrontResponse:
             out += (name, b": ", value, b"\r\n")
         out += (b"x-content-type-options: nosniff\r\n\r\n", bytes(rendered.body))
         return b"".join(out)
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """Log what went wrong in a proxied answer beyond the errors it reports to the client."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        _log.error("answering a query on the query workers failed", exc_info=exc)
 
 
 _NEGOTIATED: dict[tuple[str | None, str, str | None], tuple[ResultFormat, RdfFormat] | None] = {}
@@ -232,18 +370,29 @@ def _negotiated(found: Scan, accept: str, wanted: str | None) -> tuple[ResultFor
     return formats
 
 
-def front_answer(
-    app: Any, query_string: bytes, accept: str, base_iri: str, default_headers: list[tuple[bytes, bytes]]
-) -> bytes | FrontResponse | None:
-    """The response to ``GET /sparql?<query_string>`` when it is a plain query: the parameters
-    ``query`` and optionally ``format``, once each, UTF-8, within the size limit, a query form the
-    lexer recognises, no SERVICE the settings refuse, a format the client accepts. A query that
-    cannot run long on the embedded store is answered at once (the whole response, as bytes); any
-    other is a :class:`FrontResponse` that runs it on the query workers, or on the remote store.
-    Decided without I/O; ``None`` for anything else (the full path then answers it, its errors
-    included)."""
-    state = app.state
-    settings = cast(Settings, state.settings)
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What :func:`front_answer` decided for a request, all of it worked out without I/O from the
+    request's query string, ``Accept`` and URL and the app's settings."""
+
+    job: QueryJob
+    form: str
+    media: str
+    """The media type of an answer given at once."""
+    inline: bool
+    """Whether the query may be answered at once (embedded store, no SERVICE, no dataset clause)."""
+    query_params: str | None
+    """The ``query=`` parameter as the client encoded it, when it is the only one."""
+
+
+_PLANS_MAX = 1024
+_PLANNED_BYTES_MAX = 4096
+"""Requests whose query string is longer than this are planned each time, not remembered."""
+
+
+def _plan(settings: Settings, remote: bool, query_string: bytes, accept: str, base_iri: str) -> _Plan | None:
+    """The plan for ``GET /sparql?<query_string>`` (see :func:`front_answer`); ``None`` if it is
+    not a plain query."""
     if len(query_string) > settings.max_query_bytes:
         return None
     try:
@@ -266,31 +415,64 @@ def front_answer(
     formats = _negotiated(scanned, accept, wanted[0])
     if formats is None:
         return None
-    if settings.cors_origins:  # as CORSMiddleware marks an answer to a request without Origin
-        default_headers = [*default_headers, (b"vary", b"Origin")]
+    results, rdf = formats
+    return _Plan(
+        job=QueryJob(
+            query=query, results=results, rdf=rdf, union=not scanned.has_dataset_clause, base_iri=base_iri
+        ),
+        form=scanned.form,
+        media=media_for(scanned.form, formats),
+        inline=not remote and not scanned.services and not scanned.has_dataset_clause,
+        query_params=query_string.decode("latin-1") if remote and len(values) == 1 else None,
+    )
+
+
+def front_answer(
+    app: Any, query_string: bytes, accept: str, base_iri: str, default_headers: list[tuple[bytes, bytes]]
+) -> bytes | FrontResponse | None:
+    """The response to ``GET /sparql?<query_string>`` when it is a plain query: the parameters
+    ``query`` and optionally ``format``, once each, UTF-8, within the size limit, a query form the
+    lexer recognises, no SERVICE the settings refuse, a format the client accepts. A query that
+    cannot run long on the embedded store is answered at once (the whole response, as bytes); any
+    other is a :class:`FrontResponse` that runs it on the query workers, or on the remote store.
+    Decided without I/O; ``None`` for anything else (the full path then answers it, its errors
+    included).
+
+    The decision (not the answer) is remembered for the last :data:`_PLANS_MAX` distinct requests
+    of up to :data:`_PLANNED_BYTES_MAX` bytes: clients send the same queries again and again
+    (linked-data pages, dashboards, the named queries), and decoding, tokenizing and checking a
+    query costs the server more than relaying it to a remote store."""
+    state = app.state
+    settings = cast(Settings, state.settings)
     workers = state.query_workers
     remote = isinstance(workers, RemoteQueries)
-    if not remote and not scanned.services and not scanned.has_dataset_clause:
-        body = query_small(app, query, formats, base_iri, settings)
+    plans: dict[tuple[bytes, str, str], _Plan | None] | None = getattr(state, "front_plans", None)
+    if plans is None:
+        plans = state.front_plans = {}
+    key = (query_string, accept, base_iri)
+    try:
+        plan = plans[key]
+    except KeyError:
+        plan = _plan(settings, remote, query_string, accept, base_iri)
+        if len(query_string) <= _PLANNED_BYTES_MAX:
+            if len(plans) >= _PLANS_MAX:  # forget the oldest
+                del plans[next(iter(plans))]
+            plans[key] = plan
+    if plan is None:
+        return None
+    if settings.cors_origins:  # as CORSMiddleware marks an answer to a request without Origin
+        default_headers = [*default_headers, (b"vary", b"Origin")]
+    if plan.inline:
+        body = query_small(app, plan.job.query, (plan.job.results, plan.job.rdf), base_iri, settings)
         if body is not None:
-            return lookup_response(default_headers, body, media_for(scanned.form, formats))
-    results, rdf = formats
-    job = QueryJob(
-        query=query, results=results, rdf=rdf, union=not scanned.has_dataset_clause, base_iri=base_iri
-    )
-    timeout_s = settings.query_timeout_s
+            return lookup_response(default_headers, body, plan.media)
     if remote:
-        remote_workers = cast(RemoteQueries, workers)
-        form = scanned.form
-        raw = query_string.decode("latin-1") if len(values) == 1 else None
-
-        def start() -> Awaitable[Answer]:
-            return remote_workers.run(job, timeout_s=timeout_s, form=form, query_params=raw)
-
-    else:
-        pool = cast(QueryWorkers, workers)
-
-        def start() -> Awaitable[Answer]:
-            return pool.run(job, timeout_s=timeout_s)
-
-    return FrontResponse(start, job, settings, default_headers)
+        return FrontResponse(
+            plan.job,
+            settings,
+            default_headers,
+            remote=cast(RemoteQueries, workers),
+            form=plan.form,
+            query_params=plan.query_params,
+        )
+    return FrontResponse(plan.job, settings, default_headers, workers=cast(QueryWorkers, workers))
