@@ -99,6 +99,8 @@ class _Upstream(asyncio.Protocol):
     """One HTTP/1.1 connection to the server: a request written whole, its response parsed as it
     arrives and reported to the request's reader; reusable once a response was read to its end."""
 
+    __slots__ = ("_buffer", "_left", "_reader", "_state", "lost", "paused", "reused", "transport")
+
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.reused = False
@@ -308,6 +310,24 @@ class Exchange:
     goes to its :class:`Sink`. :meth:`close` gives up the answer (its connection is not reused);
     :meth:`pause` and :meth:`resume` stop and restart reading it from the server."""
 
+    __slots__ = (
+        "_accept",
+        "_connection",
+        "_flow",
+        "_head",
+        "_job",
+        "_params",
+        "_paused",
+        "_phase",
+        "_pool",
+        "_request",
+        "_retried",
+        "_sink",
+        "_text",
+        "_timeout_s",
+        "_timer",
+    )
+
     def __init__(self, pool: RemoteQueries, params: str, accept: str, job: QueryJob, sink: Sink) -> None:
         self._pool = pool
         self._params = params
@@ -348,9 +368,8 @@ class Exchange:
     def start(self, timeout_s: float) -> None:
         """Arm the deadline and wait for a turn (see :meth:`RemoteQueries.begin`)."""
         pool = self._pool
-        loop = asyncio.get_running_loop()
         self._timeout_s = timeout_s
-        self._timer = loop.call_at(loop.time() + timeout_s, self._expired)
+        self._timer = pool.loop.call_later(timeout_s, self._expired)
         if pool.store.rollback_pending:  # a unit cut off by an outage: undo it before answering
             pool.spawn(self._roll_back_first())
         else:
@@ -611,9 +630,11 @@ class RemoteQueries:
         self._host_header = url.netloc.rpartition("@")[2].encode("idna").decode("ascii")
         self._started = False
         self._base = ("", "")
+        self.loop: asyncio.AbstractEventLoop  # the event loop the pool was started in
 
     async def start(self) -> None:
         """Ready the pool (connections are opened as queries need them)."""
+        self.loop = asyncio.get_running_loop()
         self._started = True
 
     async def close(self) -> None:

@@ -183,3 +183,43 @@ def test_request_id_is_generated_when_missing_or_unsafe(server: Scratch) -> None
     assert re.fullmatch(r"[0-9a-f]{32}", plain)
     assert unsafe.headers["x-request-id"] not in ("a b\tc", plain)
     assert plain in {e.get("request_id") for e in _logged(server, plain)}
+
+
+def test_request_counts_and_durations_are_exposed_as_prometheus_writes_them() -> None:
+    """The request counter and histogram are kept by boostkg itself: the same exposition (names,
+    labels, cumulative ``le`` buckets with a bound's own value counted in it, +Inf, count, sum)
+    as prometheus_client's Counter and Histogram give for the same observations."""
+    from prometheus_client import CollectorRegistry, Counter, Histogram
+    from prometheus_client.exposition import generate_latest
+
+    from boostkg.api.observability import LATENCY_BUCKETS, Metrics
+
+    ours = Metrics()
+    registry = CollectorRegistry()
+    counter = Counter("boostkg_http_requests", "x", ["method", "route", "status"], registry=registry)
+    histogram = Histogram(
+        "boostkg_http_request_duration_seconds",
+        "x",
+        ["method", "route"],
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    observed = [("GET", "/sparql", 200, s) for s in (0.0004, 0.001, 0.0011, 0.25, 0.9, 60.0, 500.0)]
+    observed += [("POST", "/submissions", 422, 0.04), ("GET", "/sparql", 406, 0.002)]
+    for method, route, status, seconds in observed:
+        ours.observe(method, route, status, seconds)
+        counter.labels(method, route, str(status)).inc()
+        histogram.labels(method, route).observe(seconds)
+
+    def samples(text: bytes) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
+        return {
+            (sample.name, tuple(sorted(sample.labels.items())), round(sample.value, 9))
+            for family in text_string_to_metric_families(text.decode())
+            if family.name in ("boostkg_http_requests", "boostkg_http_request_duration_seconds")
+            for sample in family.samples
+            if not sample.name.endswith("_created")
+        }
+
+    expected = samples(generate_latest(registry))
+    assert len(expected) > 40
+    assert samples(ours.render()) == expected
