@@ -6,7 +6,7 @@ and the application's middleware cost as much again, and more than that (~0.7 ms
 that a worker runs. Between requests, when uvicorn's protocol has nothing in flight, this protocol
 reads the next request head itself. A plain ``GET /sparql?query=...`` over HTTP/1.1 (no body, no
 ``Origin``, no ``Connection: close``) that passes the endpoint's checks
-(:func:`~boostkg.api.routes.sparql_shortcuts.front_answer`) is answered here: a query that cannot run long
+(:func:`~boostkg.api.routes.sparql_shortcuts.front_plan`) is answered here: a query that cannot run long
 gets its 200 written straight to the socket; any other runs on the query workers (or on the
 remote store, ``BOOSTKG_STORE_URL``) and its answer is written to the socket as it arrives (a
 :class:`~boostkg.api.routes.sparql_shortcuts.FrontResponse`: on a remote store, a small answer is
@@ -38,12 +38,15 @@ from boostkg.api.observability import log_cut_off, log_request
 from boostkg.errors import QueryTimeoutError
 
 if TYPE_CHECKING:
-    from boostkg.api.routes.sparql_shortcuts import FrontResponse
+    from boostkg.api.routes.sparql_shortcuts import FrontPlan, FrontResponse
 
 _GRACE_S = 1.0
 """How long the head deadline waits again when it finds bytes not read yet."""
 HEAD_LIMIT = 16 * 1024
 """A request head longer than this (without its end) is left to h11, which enforces the limits."""
+PLANS_MAX = 1024
+PLANNED_HEAD_MAX = 4096
+"""Request heads longer than this are planned each time, not remembered."""
 _PREFIX = b"/sparql?"
 _DECLINE_HEADERS = frozenset({b"origin", b"content-length", b"transfer-encoding", b"expect", b"upgrade"})
 
@@ -53,6 +56,8 @@ class FrontProtocol(H11Protocol):
     application whose store, settings and write lock answer them."""
 
     app_for_lookups: Any = None
+    plans: dict[bytes, FrontPlan | None] = {}  # noqa: RUF012 (each server's class has its own, see front_protocol)
+    """The plans of the last heads answered here (see :meth:`_front`)."""
 
     def __init__(self, *args: Any, handed_over: bytes = b"", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -144,22 +149,45 @@ class FrontProtocol(H11Protocol):
             super().data_received(buffer)
 
     def _front(self, head: bytes) -> bytes | FrontResponse | None:
-        """The response to a request head answered here (see the module docstring), else ``None``."""
-        parsed = parse_lookup_head(head)
-        if parsed is None:
-            return None
+        """The response to a request head answered here (see the module docstring), else ``None``.
+
+        What to do with a head (its :class:`~boostkg.api.routes.sparql_shortcuts.FrontPlan`, or
+        ``None``) is remembered for the last :data:`PLANS_MAX` distinct heads of up to
+        :data:`PLANNED_HEAD_MAX` bytes, not the answer: clients send the same requests again and
+        again (linked-data pages, dashboards, named queries), and reading a query string,
+        tokenizing and checking the query cost more than relaying it to a remote store."""
         from boostkg.api.routes.sparql_shortcuts import front_answer  # imports this module
 
+        plans = self.plans
+        try:
+            plan = plans[head]
+        except KeyError:
+            plan = self._plan(head)
+            if len(head) <= PLANNED_HEAD_MAX:
+                if len(plans) >= PLANS_MAX:  # forget the oldest
+                    del plans[next(iter(plans))]
+                plans[head] = plan
+        if plan is None:
+            return None
         started = time.perf_counter()
-        query_string, accept, host = parsed
         app = self.app_for_lookups
-        base_iri = f"{self.scheme or 'http'}://{host}/sparql"
-        answer = front_answer(app, query_string, accept, base_iri, self.server_state.default_headers)
+        answer = front_answer(app, plan, self.server_state.default_headers)
         if isinstance(answer, bytes):
             metrics = getattr(app.state, "metrics", None)
             if metrics is not None:  # the middleware that counts the app's answers never sees this one
                 metrics.observe("GET", "/sparql", 200, time.perf_counter() - started)
         return answer
+
+    def _plan(self, head: bytes) -> FrontPlan | None:
+        from boostkg.api.routes.sparql_shortcuts import front_plan  # imports this module
+
+        parsed = parse_lookup_head(head)
+        if parsed is None:
+            return None
+        query_string, accept, host = parsed
+        return front_plan(
+            self.app_for_lookups, query_string, accept, f"{self.scheme or 'http'}://{host}/sparql"
+        )
 
     def _start_proxy(self, response: FrontResponse, rest: bytes) -> None:
         """Have ``response`` written; what arrives meanwhile is held (``rest``: bytes after its head),
@@ -289,4 +317,4 @@ def lookup_response(default_headers: list[tuple[bytes, bytes]], body: bytes, med
 
 def front_protocol(app: Any) -> type[FrontProtocol]:
     """A :class:`FrontProtocol` class answering lookups from ``app`` (for ``uvicorn.run(http=...)``)."""
-    return type("BoostkgFrontProtocol", (FrontProtocol,), {"app_for_lookups": app})
+    return type("BoostkgFrontProtocol", (FrontProtocol,), {"app_for_lookups": app, "plans": {}})

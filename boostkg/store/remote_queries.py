@@ -51,7 +51,7 @@ GET_MAX = 2000
 10 % less CPU on a GET than on the same query POSTed as a form."""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, frozen=True)
 class _Head:
     """A response's status line and headers (names lower-cased), and how its body is framed."""
 
@@ -206,7 +206,7 @@ class _Upstream(asyncio.Protocol):
                     if len(buffer) > _HEAD_LIMIT:
                         raise ConnectionError(f"the response head is longer than {_HEAD_LIMIT:,} bytes")
                     return
-                head = _parse_head(buffer[: end + 4])
+                head = _head_of(buffer[: end + 4])
                 self._buffer = buffer[end + 4 :]
                 if head.status < 200:  # 1xx: the response's own head follows
                     continue
@@ -267,6 +267,26 @@ class _Upstream(asyncio.Protocol):
                 return
 
 
+_HEADS: dict[bytes, _Head] = {}
+_HEADS_MAX = 64
+
+
+def _head_of(raw: bytes) -> _Head:
+    """:func:`_parse_head`, remembered for the last few distinct heads: a server sends the same
+    few heads again and again (Oxigraph's differ by their ``Date``, once a second).
+
+    Raises:
+        ConnectionError: not an HTTP/1.x response head.
+    """
+    head = _HEADS.get(raw)
+    if head is None:
+        head = _parse_head(raw)
+        if len(_HEADS) >= _HEADS_MAX:
+            _HEADS.clear()
+        _HEADS[raw] = head
+    return head
+
+
 def _parse_head(raw: bytes) -> _Head:
     """The response head ``raw`` (ending with its blank line).
 
@@ -320,6 +340,7 @@ class Exchange:
         "_paused",
         "_phase",
         "_pool",
+        "_prepared",
         "_request",
         "_retried",
         "_sink",
@@ -328,8 +349,11 @@ class Exchange:
         "_timer",
     )
 
-    def __init__(self, pool: RemoteQueries, params: str, accept: str, job: QueryJob, sink: Sink) -> None:
+    def __init__(
+        self, pool: RemoteQueries, params: str, accept: str, job: QueryJob, sink: Sink, prepared: bytes | None
+    ) -> None:
         self._pool = pool
+        self._prepared = prepared
         self._params = params
         self._accept = accept
         self._job = job
@@ -412,11 +436,12 @@ class Exchange:
             self._request = self._pool.auth_request(self._params, self._accept)
             self._flow = auth.auth_flow(self._request)
             self._request = next(self._flow)
-        request = (
-            _raw_request(self._request)
-            if self._request is not None
-            else self._pool.request(self._params, self._accept)
-        )
+        if self._request is not None:
+            request = _raw_request(self._request)
+        elif self._prepared is not None:
+            request = self._prepared
+        else:
+            request = self._pool.request(self._params, self._accept)
         self._head = None
         self._text = []
         connection.send(request, self)
@@ -660,9 +685,11 @@ class RemoteQueries:
         sink: Sink,
         form: str | None = None,
         query_params: str | None = None,
+        request: bytes | None = None,
     ) -> Exchange:
         """Start ``job``; what happens goes to ``sink``, from the event loop (never from within this
-        call). ``form`` and ``query_params``: see :meth:`run`.
+        call). ``form`` and ``query_params``: see :meth:`run`; ``request``: what :meth:`prepare`
+        gave for the same job, if the caller kept it.
 
         Raises:
             QueryError: the job names the unnamed graph, which a remote store does not have.
@@ -670,15 +697,29 @@ class RemoteQueries:
         """
         if not self._started:
             raise StoreUnavailableError(f"queries to {self.store.query_url} are not started")
-        exchange = Exchange(
-            self,
-            self._params(job, query_params),
-            accept_for(job.query, job.results, job.rdf, form=form),
-            job,
-            sink,
-        )
+        if request is not None and self.store.auth is None:
+            exchange = Exchange(self, "", "", job, sink, request)
+        else:
+            params = self._params(job, query_params)
+            accept = accept_for(job.query, job.results, job.rdf, form=form)
+            exchange = Exchange(self, params, accept, job, sink, None)
         exchange.start(timeout_s)
         return exchange
+
+    def prepare(
+        self, job: QueryJob, *, form: str | None = None, query_params: str | None = None
+    ) -> bytes | None:
+        """The request :meth:`begin` would send for ``job`` (``None`` when the store's credentials
+        sign each request): a caller answering the same job again may keep it.
+
+        Raises:
+            QueryError: the job names the unnamed graph, which a remote store does not have.
+        """
+        if self.store.auth is not None:
+            return None
+        return self.request(
+            self._params(job, query_params), accept_for(job.query, job.results, job.rdf, form=form)
+        )
 
     async def run(
         self, job: QueryJob, *, timeout_s: float, form: str | None = None, query_params: str | None = None

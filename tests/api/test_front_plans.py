@@ -1,15 +1,20 @@
-"""The front protocol's decisions are remembered per request (query string, ``Accept``, URL), not
-their answers: a repeated request is decided once, a different one gets its own decision, and the
-memory is bounded."""
+"""The front protocol remembers what to do with a request head (its plan), not the answer: a
+repeated request is planned once, a different one gets its own plan, declined requests stay
+declined, and the memory is bounded."""
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
-from boostkg.api.routes import sparql_shortcuts
-from boostkg.api.routes.sparql_shortcuts import FrontResponse, front_answer
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+
+from boostkg.api import front
+from boostkg.api.front import front_protocol
+from boostkg.api.routes.sparql_shortcuts import FrontResponse
 from boostkg.config import Settings
 from boostkg.store import ResultFormat
 
@@ -17,55 +22,66 @@ JSON = "application/sparql-results+json"
 XML = "application/sparql-results+xml"
 
 
-def _app() -> Any:
-    """An app with the state front_answer reads; its inline runner declines (so a worker answers)."""
-    state = SimpleNamespace(
-        settings=Settings(),
-        query_workers=object(),
-        lookup_runner=lambda *args: None,
-    )
-    return SimpleNamespace(state=state)
+def _protocol() -> Any:
+    """A front protocol over an app whose inline runner declines (so a worker would answer)."""
+    state = SimpleNamespace(settings=Settings(), query_workers=object(), lookup_runner=lambda *args: None)
+    app = SimpleNamespace(state=state)
+
+    async def asgi(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("not reached: only heads are planned here")
+
+    config = Config(app=asgi)
+    config.load()
+    loop = asyncio.new_event_loop()
+    return front_protocol(app)(config=config, server_state=ServerState(), app_state={}, _loop=loop)
 
 
-def _ask(app: Any, query: str, accept: str = JSON, host: str = "localhost:8000") -> Any:
-    return front_answer(app, urlencode({"query": query}).encode(), accept, f"http://{host}/sparql", [])
+def _head(query: str, accept: str = JSON, host: str = "localhost:8000", extra: str = "") -> bytes:
+    target = "/sparql?" + urlencode({"query": query})
+    return f"GET {target} HTTP/1.1\r\nHost: {host}\r\nAccept: {accept}{extra}".encode()
 
 
-def test_a_repeated_request_reuses_its_decision_and_others_get_their_own() -> None:
-    app = _app()
-    first = _ask(app, "SELECT ?s WHERE { ?s ?p ?o } LIMIT 3")
-    again = _ask(app, "SELECT ?s WHERE { ?s ?p ?o } LIMIT 3")
+def test_a_repeated_head_reuses_its_plan_and_others_get_their_own() -> None:
+    protocol = _protocol()
+    query = "SELECT ?s WHERE { ?s ?p ?o } LIMIT 3"
+    first = protocol._front(_head(query))
+    again = protocol._front(_head(query))
     assert isinstance(first, FrontResponse)
     assert isinstance(again, FrontResponse)
     assert again is not first  # a response of its own ...
-    assert again._job is first._job  # ... from the same decision
-    xml = _ask(app, "SELECT ?s WHERE { ?s ?p ?o } LIMIT 3", accept=XML)
+    assert again._job is first._job  # ... from the same plan
+    xml = protocol._front(_head(query, accept=XML))
     assert first._job.results is ResultFormat.JSON
     assert xml._job.results is ResultFormat.XML
-    elsewhere = _ask(app, "SELECT ?s WHERE { ?s ?p ?o } LIMIT 3", host="kg.example.org")
+    elsewhere = protocol._front(_head(query, host="kg.example.org"))
     assert elsewhere._job.base_iri == "http://kg.example.org/sparql"
-    assert len(app.state.front_plans) == 3
+    assert len(protocol.plans) == 3
+    assert len(_protocol().plans) == 0  # each server has its own
 
 
-def test_declined_requests_stay_declined() -> None:
-    app = _app()
+def test_declined_heads_stay_declined() -> None:
+    protocol = _protocol()
+    declined = [
+        b"GET /sparql?query=ASK%7B%7D&query=ASK%7B%7D HTTP/1.1\r\nHost: h",  # the query twice
+        _head("SELECT ?s WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"),  # SERVICE refused
+        _head("SELECT ?s WHERE { ?s ?p ?o }", accept="image/png"),  # nothing acceptable: a 406
+        _head("SELECT ?s WHERE { ?s ?p ?o }", extra="\r\nOrigin: http://elsewhere.example"),  # CORS
+    ]
     for _ in range(2):
-        assert front_answer(app, b"query=ASK%7B%7D&query=ASK%7B%7D", JSON, "http://h/sparql", []) is None
-        assert _ask(app, "SELECT ?s WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }") is None
-        assert _ask(app, "SELECT ?s WHERE { ?s ?p ?o }", accept="image/png") is None
+        for head in declined:
+            assert protocol._front(head) is None
+    assert list(protocol.plans.values()) == [None] * len(declined)
 
 
-def test_the_memory_is_bounded_and_long_requests_are_not_kept() -> None:
-    app = _app()
-    limit = sparql_shortcuts._PLANS_MAX
-    for n in range(limit + 5):
-        assert isinstance(_ask(app, f"SELECT ?s WHERE {{ ?s ?p {n} }}"), FrontResponse)
-    plans = app.state.front_plans
-    assert len(plans) == limit
-    oldest = urlencode({"query": "SELECT ?s WHERE { ?s ?p 0 }"}).encode()
-    assert all(key[0] != oldest for key in plans)  # the first ones were forgotten
-    long_query = "SELECT ?s WHERE { ?s ?p ?o } #" + "x" * sparql_shortcuts._PLANNED_BYTES_MAX
-    answer = _ask(app, long_query)
+def test_the_memory_is_bounded_and_long_heads_are_not_kept() -> None:
+    protocol = _protocol()
+    for n in range(front.PLANS_MAX + 5):
+        assert isinstance(protocol._front(_head(f"SELECT ?s WHERE {{ ?s ?p {n} }}")), FrontResponse)
+    assert len(protocol.plans) == front.PLANS_MAX
+    assert _head("SELECT ?s WHERE { ?s ?p 0 }") not in protocol.plans  # the first ones were forgotten
+    assert _head(f"SELECT ?s WHERE {{ ?s ?p {front.PLANS_MAX + 4} }}") in protocol.plans
+    long_query = "SELECT ?s WHERE { ?s ?p ?o } #" + "x" * front.PLANNED_HEAD_MAX
+    answer = protocol._front(_head(long_query))
     assert isinstance(answer, FrontResponse)
     assert answer._job.query == long_query
-    assert all(key[0] != urlencode({"query": long_query}).encode() for key in plans)
+    assert _head(long_query) not in protocol.plans

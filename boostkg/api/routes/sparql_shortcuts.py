@@ -3,12 +3,13 @@ headers and body that path would give, with less work per request.
 
 - :class:`LookupFastPath` is ASGI middleware, outermost of the app's own, answering a query that
   cannot run long before FastAPI's routing, dependency and exception layers.
-- :func:`front_answer` serves ``boostkg serve``'s own HTTP protocol (:mod:`boostkg.api.front`),
-  which reads a request head before h11: a query that cannot run long is answered at once, any
-  other becomes a :class:`FrontResponse` that a worker (or the remote store) answers.
+- :func:`front_plan` and :func:`front_answer` serve ``boostkg serve``'s own HTTP protocol
+  (:mod:`boostkg.api.front`), which reads a request head before h11: a query that cannot run long
+  is answered at once, any other becomes a :class:`FrontResponse` that a worker (or the remote
+  store) answers.
 - :func:`lookup_answer` serves the lookup processes (:mod:`boostkg.api.lookups`).
 
-Each takes only what it can answer and returns ``None`` for anything else, errors included: the
+Each takes only what it can answer and declines anything else (``None``), errors included: the
 full path (:mod:`boostkg.api.routes.sparql`) then answers, and reports the error.
 """
 
@@ -163,6 +164,7 @@ class FrontResponse:
         remote: RemoteQueries | None = None,
         form: str | None = None,
         query_params: str | None = None,
+        request: bytes | None = None,
     ) -> None:
         self._job = job
         self._settings = settings
@@ -171,6 +173,7 @@ class FrontResponse:
         self._remote = remote
         self._form = form
         self._query_params = query_params
+        self._request = request
         self.status = 0
         self.slug = ""
         """The problem type of an error response (``""`` for a 200)."""
@@ -199,6 +202,7 @@ class FrontResponse:
                     sink=self,
                     form=self._form,
                     query_params=self._query_params,
+                    request=self._request,
                 )
             except BoostKGError as exc:
                 asyncio.get_running_loop().call_soon(self.fail, exc)
@@ -371,9 +375,10 @@ def _negotiated(found: Scan, accept: str, wanted: str | None) -> tuple[ResultFor
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
-    """What :func:`front_answer` decided for a request, all of it worked out without I/O from the
-    request's query string, ``Accept`` and URL and the app's settings."""
+class FrontPlan:
+    """What :func:`front_plan` decided for a request, all of it worked out without I/O from the
+    request's query string, ``Accept`` and URL and the app's settings: reusable for the same
+    request again (:class:`~boostkg.api.front.FrontProtocol` remembers plans by request head)."""
 
     job: QueryJob
     form: str
@@ -383,16 +388,17 @@ class _Plan:
     """Whether the query may be answered at once (embedded store, no SERVICE, no dataset clause)."""
     query_params: str | None
     """The ``query=`` parameter as the client encoded it, when it is the only one."""
+    request: bytes | None
+    """On a remote store, the request to send it (see :meth:`RemoteQueries.prepare`)."""
 
 
-_PLANS_MAX = 1024
-_PLANNED_BYTES_MAX = 4096
-"""Requests whose query string is longer than this are planned each time, not remembered."""
-
-
-def _plan(settings: Settings, remote: bool, query_string: bytes, accept: str, base_iri: str) -> _Plan | None:
-    """The plan for ``GET /sparql?<query_string>`` (see :func:`front_answer`); ``None`` if it is
-    not a plain query."""
+def front_plan(app: Any, query_string: bytes, accept: str, base_iri: str) -> FrontPlan | None:
+    """The plan for ``GET /sparql?<query_string>`` when it is a plain query: the parameters
+    ``query`` and optionally ``format``, once each, UTF-8, within the size limit, a query form the
+    lexer recognises, no SERVICE the settings refuse, a format the client accepts; ``None`` for
+    anything else (the full path then answers it, its errors included)."""
+    state = app.state
+    settings = cast(Settings, state.settings)
     if len(query_string) > settings.max_query_bytes:
         return None
     try:
@@ -416,63 +422,52 @@ def _plan(settings: Settings, remote: bool, query_string: bytes, accept: str, ba
     if formats is None:
         return None
     results, rdf = formats
-    return _Plan(
-        job=QueryJob(
-            query=query, results=results, rdf=rdf, union=not scanned.has_dataset_clause, base_iri=base_iri
-        ),
+    job = QueryJob(
+        query=query, results=results, rdf=rdf, union=not scanned.has_dataset_clause, base_iri=base_iri
+    )
+    workers = state.query_workers
+    remote = isinstance(workers, RemoteQueries)
+    query_params = query_string.decode("latin-1") if remote and len(values) == 1 else None
+    request = None
+    if remote:
+        try:
+            request = workers.prepare(job, form=scanned.form, query_params=query_params)
+        except BoostKGError:
+            return None
+    return FrontPlan(
+        job=job,
         form=scanned.form,
         media=media_for(scanned.form, formats),
         inline=not remote and not scanned.services and not scanned.has_dataset_clause,
-        query_params=query_string.decode("latin-1") if remote and len(values) == 1 else None,
+        query_params=query_params,
+        request=request,
     )
 
 
 def front_answer(
-    app: Any, query_string: bytes, accept: str, base_iri: str, default_headers: list[tuple[bytes, bytes]]
-) -> bytes | FrontResponse | None:
-    """The response to ``GET /sparql?<query_string>`` when it is a plain query: the parameters
-    ``query`` and optionally ``format``, once each, UTF-8, within the size limit, a query form the
-    lexer recognises, no SERVICE the settings refuse, a format the client accepts. A query that
-    cannot run long on the embedded store is answered at once (the whole response, as bytes); any
-    other is a :class:`FrontResponse` that runs it on the query workers, or on the remote store.
-    Decided without I/O; ``None`` for anything else (the full path then answers it, its errors
-    included).
-
-    The decision (not the answer) is remembered for the last :data:`_PLANS_MAX` distinct requests
-    of up to :data:`_PLANNED_BYTES_MAX` bytes: clients send the same queries again and again
-    (linked-data pages, dashboards, the named queries), and decoding, tokenizing and checking a
-    query costs the server more than relaying it to a remote store."""
+    app: Any, plan: FrontPlan, default_headers: list[tuple[bytes, bytes]]
+) -> bytes | FrontResponse:
+    """The response to a request planned by :func:`front_plan`: a query that cannot run long on
+    the embedded store is answered at once (the whole response, as bytes); any other is a
+    :class:`FrontResponse` that runs it on the query workers, or on the remote store."""
     state = app.state
     settings = cast(Settings, state.settings)
-    workers = state.query_workers
-    remote = isinstance(workers, RemoteQueries)
-    plans: dict[tuple[bytes, str, str], _Plan | None] | None = getattr(state, "front_plans", None)
-    if plans is None:
-        plans = state.front_plans = {}
-    key = (query_string, accept, base_iri)
-    try:
-        plan = plans[key]
-    except KeyError:
-        plan = _plan(settings, remote, query_string, accept, base_iri)
-        if len(query_string) <= _PLANNED_BYTES_MAX:
-            if len(plans) >= _PLANS_MAX:  # forget the oldest
-                del plans[next(iter(plans))]
-            plans[key] = plan
-    if plan is None:
-        return None
     if settings.cors_origins:  # as CORSMiddleware marks an answer to a request without Origin
         default_headers = [*default_headers, (b"vary", b"Origin")]
+    job = plan.job
     if plan.inline:
-        body = query_small(app, plan.job.query, (plan.job.results, plan.job.rdf), base_iri, settings)
+        body = query_small(app, job.query, (job.results, job.rdf), cast(str, job.base_iri), settings)
         if body is not None:
             return lookup_response(default_headers, body, plan.media)
-    if remote:
+    workers = state.query_workers
+    if isinstance(workers, RemoteQueries):
         return FrontResponse(
-            plan.job,
+            job,
             settings,
             default_headers,
-            remote=cast(RemoteQueries, workers),
+            remote=workers,
             form=plan.form,
             query_params=plan.query_params,
+            request=plan.request,
         )
-    return FrontResponse(plan.job, settings, default_headers, workers=cast(QueryWorkers, workers))
+    return FrontResponse(job, settings, default_headers, workers=cast(QueryWorkers, workers))
