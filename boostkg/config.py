@@ -107,7 +107,8 @@ class Settings(BaseSettings):
         le=16,
         description="Processes answering HTTP: the server plus N - 1 lookup processes answering "
         "SPARQL queries that cannot run long (bounded lookups, joins with a small proven work "
-        "bound) from a read-only checkpoint, about 90 MiB each (see boostkg/api/lookups.py). One "
+        "bound) from a read-only checkpoint, about 90 MiB each (see boostkg/api/lookups.py); on a "
+        "remote store (BOOSTKG_STORE_URL) they relay every plain GET query to it instead. One "
         "per core is a good start; with 1, one Python process does all HTTP work on one core.",
     )
     access_log: bool = Field(

@@ -9,6 +9,14 @@ accept (bounded lookups) from a read-only checkpoint of the store; at the first 
 answer, it hands the connection itself (the socket, by ``SCM_RIGHTS``, with the bytes read so far)
 to the primary, which serves it from then on exactly as if it had accepted it.
 
+On a remote store (``BOOSTKG_STORE_URL``) there is nothing to checkpoint: the processes are
+*relays*. Each relays every plain ``GET /sparql`` query to the remote server itself, as the primary
+does (:func:`~boostkg.api.routes.sparql_shortcuts.front_plan`, a pool of kept-alive connections of its
+own), and hands everything else over; every process queries the same server, which has every write
+before its response starts, so nothing is published. The store's credentials reach a relay in its
+environment, never on its command line. A relay's answers are counted in the primary's
+``/metrics`` as the lookup processes' are; its 5xx and cut-offs are logged as the primary's.
+
 Read-your-writes: after every request that may have written (any method but GET/HEAD/OPTIONS), the
 primary, before its response starts, takes a checkpoint of the store under the write lock and
 publishes its path on a shared page (:class:`Board`); a lookup process looks at the page before
@@ -35,6 +43,7 @@ import time
 from collections.abc import Callable, Iterator
 from email.utils import formatdate
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -120,6 +129,8 @@ class LookupProcesses:
 
     def __init__(self, settings: Settings, listener: socket.socket) -> None:
         self.settings = settings
+        self.relay = bool(settings.store_url)
+        """A remote store: the processes relay queries to it (nothing to checkpoint and publish)."""
         self.listener = listener
         self.board = Board.create()
         self.published = -1
@@ -130,8 +141,9 @@ class LookupProcesses:
         self._app: Any = None
 
     def changed(self) -> bool:
-        """Whether the store moved since the last publication."""
-        return bool(self._app.state.store.generation != self.published)
+        """Whether the store moved since the last publication (never for relays: every process
+        queries the remote server, which has every write once its response starts)."""
+        return not self.relay and bool(self._app.state.store.generation != self.published)
 
     def publish(self) -> None:
         """Checkpoint the store under the write lock and publish it (no-op if nothing changed)."""
@@ -152,8 +164,14 @@ class LookupProcesses:
     def start(self, app: Any, adopt: Callable[[socket.socket, bytes], None]) -> None:
         """Publish the store's state, start the processes, take the connections they hand over."""
         self._app = app
-        self.publish()
+        if not self.relay:
+            self.publish()
         loop = asyncio.get_running_loop()
+        env = dict(os.environ)
+        if self.relay and self.settings.store_user:  # the credentials go in the environment, not on
+            env["BOOSTKG_STORE_USER"] = self.settings.store_user  # the command line (`ps` shows it)
+            secret = self.settings.store_password
+            env["BOOSTKG_STORE_PASSWORD"] = secret.get_secret_value() if secret else ""
         metrics = getattr(app.state, "metrics", None)
         if metrics is not None:
             metrics.registry.register(_Collector(self))
@@ -172,6 +190,7 @@ class LookupProcesses:
                     str(slot),
                 ],
                 pass_fds=(self.listener.fileno(), theirs.fileno(), self.board.fd),
+                env=env,
             )
             theirs.close()
             ours.setblocking(False)
@@ -324,11 +343,15 @@ class _Lookups:
         )
         return cast("bytes | None", result)
 
-    def default_headers(self) -> list[tuple[bytes, bytes]]:
+    def base_headers(self) -> list[tuple[bytes, bytes]]:
+        """The headers uvicorn puts on every response (``date``, ``server``)."""
         now = int(time.time())
         if self._date[0] != now:
             self._date = (now, formatdate(now, usegmt=True).encode())
-        headers = [(b"date", self._date[1]), (b"server", b"uvicorn")]
+        return [(b"date", self._date[1]), (b"server", b"uvicorn")]
+
+    def default_headers(self) -> list[tuple[bytes, bytes]]:
+        headers = self.base_headers()
         if self.settings.cors_origins:  # as the server marks an answer to a request without Origin
             headers.append((b"vary", b"Origin"))
         return headers
@@ -419,9 +442,166 @@ class _LookupProtocol(asyncio.Protocol):
         transport.abort()  # closes our descriptor only: the primary holds its own
 
 
-async def _serve(listener: socket.socket, lookups: _Lookups) -> None:
+class _Relay:
+    """A relay process's state (a remote store): the pool of connections to the server, and what
+    :func:`~boostkg.api.routes.sparql_shortcuts.front_plan` reads of an app."""
+
+    def __init__(self, lookups: _Lookups) -> None:
+        from boostkg.store import store_location
+        from boostkg.store.remote import RemoteEndpoint
+        from boostkg.store.remote_queries import RemoteQueries
+
+        settings = lookups.settings
+        location = store_location(settings)
+        assert isinstance(location, RemoteEndpoint)
+        self.store = location.open(recover=False)  # the server process recovers; this one only reads
+        self.pool = RemoteQueries(settings.query_workers, self.store)
+        self.state = SimpleNamespace(settings=settings, query_workers=self.pool)
+        self.plans: dict[bytes, Any] = {}
+        self.answering: set[_RelayProtocol] = set()
+
+
+class _RelayProtocol(_LookupProtocol):
+    """A relay process's connection: plain queries are relayed to the remote store as the server
+    process relays them (:class:`~boostkg.api.routes.sparql_shortcuts.FrontResponse`), anything
+    else is handed over to it."""
+
+    def __init__(self, lookups: _Lookups, relay: _Relay) -> None:
+        super().__init__(lookups)
+        self.relay = relay
+        self.proxying: Any = None
+        self.held = b""
+        self.started = 0
+        self.write_paused = False
+
+    def data_received(self, data: bytes) -> None:
+        if self.proxying is not None:  # what comes behind a relayed request waits its turn
+            self.held += data
+            if len(self.held) > _HEAD_LIMIT:
+                assert self.transport is not None
+                self.transport.pause_reading()
+            return
+        from boostkg.api.front import PLANNED_HEAD_MAX, PLANS_MAX, parse_lookup_head
+        from boostkg.api.routes.sparql_shortcuts import front_answer, front_plan
+
+        buffer = self.buffer + data
+        self.buffer = b""
+        end = buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buffer) <= _HEAD_LIMIT:
+                self.buffer = buffer  # the deadline stays: a head must arrive whole in time
+                return
+            self._hand_over(buffer)
+            return
+        head = buffer[:end]
+        plans = self.relay.plans
+        try:
+            plan = plans[head]
+        except KeyError:
+            parsed = parse_lookup_head(head)
+            plan = (
+                None
+                if parsed is None
+                else front_plan(self.relay, parsed[0], parsed[1], f"http://{parsed[2]}/sparql")
+            )
+            if len(head) <= PLANNED_HEAD_MAX:
+                if len(plans) >= PLANS_MAX:
+                    del plans[next(iter(plans))]
+                plans[head] = plan
+        if plan is None:
+            self._hand_over(buffer)
+            return
+        if self.idle is not None:
+            self.idle.cancel()
+            self.idle = None
+        self.started = time.perf_counter_ns()
+        self.held = buffer[end + 4 :]
+        answer = front_answer(self.relay, plan, self.lookups.base_headers())
+        assert not isinstance(answer, bytes)  # on a remote store every query is relayed, none inline
+        self.proxying = answer
+        self.relay.answering.add(self)
+        answer.start(self)
+
+    def proxy_write(self, data: bytes) -> bool:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return False
+        transport.write(data)
+        return self.write_paused
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        if self.proxying is not None:
+            self.proxying.resume()
+
+    def proxy_done(self, complete: bool) -> None:
+        from boostkg.api.observability import log_cut_off, log_request
+
+        response, self.proxying = self.proxying, None
+        if response is None:
+            return
+        self.relay.answering.discard(self)
+        lookups = self.lookups
+        lookups.board.count(lookups.slot, time.perf_counter_ns() - self.started)
+        if response.error is not None:
+            log_cut_off("GET", "/sparql", response.error)
+        if response.status >= 500:
+            peer = self.transport.get_extra_info("peername") if self.transport is not None else None
+            log_request(
+                "GET",
+                "/sparql",
+                "/sparql",
+                response.status,
+                (time.perf_counter_ns() - self.started) / 1e9,
+                peer[0] if peer else None,
+            )
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if not complete:
+            transport.close()
+            return
+        transport.resume_reading()
+        held, self.held = self.held, b""
+        if held:
+            self.data_received(held)
+        else:
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        response, self.proxying = self.proxying, None
+        if response is not None:
+            self.relay.answering.discard(self)
+            response.close()
+        super().connection_lost(exc)
+
+
+async def _serve_relay(listener: socket.socket, lookups: _Lookups) -> None:
+    """A relay process (a remote store) until the server process stops it or is gone; answers
+    being relayed then are finished first (for up to the query deadline)."""
+    from boostkg.api.observability import configure_logging
+
+    configure_logging(lookups.settings, server=True)  # its cut-offs and 5xx are logged as the server's
+    relay = _Relay(lookups)
+    await relay.pool.start()
+    try:
+        await _serve(listener, lookups, lambda: _RelayProtocol(lookups, relay))
+        deadline = time.monotonic() + lookups.settings.query_timeout_s
+        while relay.answering and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    finally:
+        await relay.pool.close()
+        relay.store.close()
+
+
+async def _serve(
+    listener: socket.socket, lookups: _Lookups, protocol: Callable[[], asyncio.Protocol] | None = None
+) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: _LookupProtocol(lookups), sock=listener)
+    server = await loop.create_server(protocol or (lambda: _LookupProtocol(lookups)), sock=listener)
     stopped: asyncio.Future[None] = loop.create_future()
 
     def stop() -> None:
@@ -447,18 +627,23 @@ async def _serve(listener: socket.socket, lookups: _Lookups) -> None:
 def main(argv: list[str]) -> None:
     """``python -m boostkg.api.lookups LISTEN_FD CHANNEL_FD BOARD_FD SETTINGS_JSON SLOT``."""
     listen_fd, channel_fd, board_fd = (int(a) for a in argv[:3])
-    settings = Settings.model_validate(json.loads(argv[3]))
+    values = json.loads(argv[3])
+    if os.environ.get("BOOSTKG_STORE_USER"):  # a relay's credentials: from the environment
+        values["store_user"] = os.environ["BOOSTKG_STORE_USER"]
+        values["store_password"] = os.environ.get("BOOSTKG_STORE_PASSWORD", "")
+    settings = Settings.model_validate(values)
     listener = socket.socket(fileno=listen_fd)
     channel = socket.socket(fileno=channel_fd)
     lookups = _Lookups(settings, Board(board_fd), channel, int(argv[4]))
-    lookups.current()
+    if not settings.store_url:
+        lookups.current()
     try:
         import uvloop
 
         runner: Callable[..., Any] = uvloop.run
     except ImportError:
         runner = asyncio.run
-    runner(_serve(listener, lookups))
+    runner(_serve_relay(listener, lookups) if settings.store_url else _serve(listener, lookups))
 
 
 if __name__ == "__main__":

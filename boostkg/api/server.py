@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +13,6 @@ import uvicorn
 from boostkg.api.front import front_protocol
 from boostkg.api.lookups import LookupProcesses
 from boostkg.config import Settings
-from boostkg.store import EmbeddedStore
 
 
 def run(app: Any, settings: Settings) -> None:
@@ -68,10 +66,6 @@ class _Server(uvicorn.Server):
             self._adopting.add(task)
             task.add_done_callback(self._adopting.discard)
 
-        if not isinstance(self.app.state.store, EmbeddedStore):  # a remote store: nothing to checkpoint
-            if "http_processes" in self.processes.settings.model_fields_set:  # set, not the default
-                logging.getLogger(__name__).warning("BOOSTKG_HTTP_PROCESSES ignored: the store is remote")
-            return
         self.app.state.lookup_processes = self.processes
         self.processes.start(self.app, adopt)
 

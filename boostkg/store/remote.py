@@ -229,7 +229,10 @@ class RemoteStore:
         big_graph_triples: int = 50_000,
         delete_chunk: int = 50_000,
         upload_chunk: int = 100_000,
+        recover: bool = True,
     ) -> None:
+        """``recover``: roll back a unit a crashed writer left open (the server's writer must;
+        a process that only relays queries, :mod:`boostkg.api.lookups`, leaves it to that writer)."""
         self.query_url = query_url
         self.update_url = update_url or query_url
         self.gsp_url = gsp_url
@@ -284,7 +287,7 @@ class RemoteStore:
         """The server's ``Server`` header (from its first answer): a few speed-ups are Oxigraph's."""
         self._graphs_by_scan: bool | None = None
         self._last_rows = 0
-        self.recovered = self._recover()
+        self.recovered = self._recover() if recover else None
 
     # --- HTTP ---------------------------------------------------------------------------------------
     @property
@@ -1430,8 +1433,8 @@ class RemoteEndpoint:
     timeout_s: float = 30.0
     update_timeout_s: float = 120.0
 
-    def open(self) -> RemoteStore:
-        """Connect (rolling back a unit a crashed writer left open).
+    def open(self, *, recover: bool = True) -> RemoteStore:
+        """Connect (rolling back a unit a crashed writer left open, unless ``recover`` is false).
 
         Raises:
             StoreUnavailableError: the server cannot be reached.
@@ -1444,4 +1447,5 @@ class RemoteEndpoint:
             password=self.password,
             timeout_s=self.timeout_s,
             update_timeout_s=self.update_timeout_s,
+            recover=recover,
         )
