@@ -53,6 +53,19 @@ class Scratch:
                     return int(entry.name)
         raise AssertionError(f"no boostkg serve on {self.url}")
 
+    def lookup_pids(self) -> list[int]:
+        """The server's lookup (or, on a remote store, relay) processes running now."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    cmdline = (entry / "cmdline").read_bytes()
+                except OSError:
+                    continue
+                if b"boostkg.api.lookups" in cmdline and str(self.store).encode() in cmdline:
+                    found.append(int(entry.name))
+        return found
+
 
 def cli_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a `boostkg` subprocess: no inherited BOOSTKG_ settings, plain output."""

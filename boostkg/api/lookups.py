@@ -55,7 +55,7 @@ from boostkg.config import Settings
 _log = logging.getLogger(__name__)
 _PAGE = 4096
 _SLOTS_AT = 2048
-_SLOT = 16
+_SLOT = 32
 """Each lookup process's counters on the board: requests answered, nanoseconds spent answering."""
 _MAX_PROCESSES = (_PAGE - _SLOTS_AT) // _SLOT
 _HEAD_LIMIT = 16 * 1024
@@ -69,7 +69,7 @@ _PIECE = 60 * 1024
 the bytes read so far (a head and, for a POST, the start of its body: up to one read, 256 KiB) go
 in pieces, the first with the socket, each flagged whether more follow."""
 _READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
-_COUNTS = struct.Struct("<QQ")
+_COUNTS = struct.Struct("<QQQQ")
 
 
 class Board:
@@ -97,16 +97,20 @@ class Board:
     def generation(self) -> int:
         return int.from_bytes(self.page[0:8], "little")
 
-    def count(self, slot: int, nanoseconds: int) -> None:
-        """One request answered by the lookup process owning ``slot`` (only it writes there)."""
+    def count(self, slot: int, nanoseconds: int, *, error: bool = False, timeout: bool = False) -> None:
+        """One request answered by the lookup process owning ``slot`` (only it writes there):
+        ``error`` for a 4xx or 5xx answer, ``timeout`` for a query stopped at its deadline."""
         at = _SLOTS_AT + slot * _SLOT
-        answered, spent = _COUNTS.unpack_from(self.page, at)
-        _COUNTS.pack_into(self.page, at, answered + 1, spent + nanoseconds)
+        answered, spent, errors, timeouts = _COUNTS.unpack_from(self.page, at)
+        _COUNTS.pack_into(
+            self.page, at, answered + 1, spent + nanoseconds, errors + error, timeouts + timeout
+        )
 
-    def counts(self, slot: int) -> tuple[int, int]:
-        """(requests answered, nanoseconds spent) by the lookup process owning ``slot``."""
-        answered, spent = _COUNTS.unpack_from(self.page, _SLOTS_AT + slot * _SLOT)
-        return int(answered), int(spent)
+    def counts(self, slot: int) -> tuple[int, int, int, int]:
+        """(requests answered, nanoseconds spent, of them answered with an error, of them stopped
+        at their deadline) by the lookup process owning ``slot``."""
+        answered, spent, errors, timeouts = _COUNTS.unpack_from(self.page, _SLOTS_AT + slot * _SLOT)
+        return int(answered), int(spent), int(errors), int(timeouts)
 
     def read(self) -> tuple[int, Path] | None:
         """The published (generation, checkpoint), or ``None`` while none is."""
@@ -255,7 +259,8 @@ class _Collector:
         answered = CounterMetricFamily(
             "boostkg_lookup_process_requests",
             "Requests answered by lookup processes (BOOSTKG_HTTP_PROCESSES > 1) without the server "
-            "process: queries that cannot run long, over GET /sparql.",
+            "process: queries that cannot run long, over GET /sparql (on a remote store, every "
+            "plain GET /sparql query the relay processes relayed).",
             labels=["process"],
         )
         spent = CounterMetricFamily(
@@ -263,12 +268,27 @@ class _Collector:
             "Time lookup processes spent answering those requests (request read to response written).",
             labels=["process"],
         )
+        errors = CounterMetricFamily(
+            "boostkg_lookup_process_errors",
+            "Of those requests, the ones answered with a 4xx or 5xx (a relay process relays a "
+            "remote store's refusals and failures).",
+            labels=["process"],
+        )
+        timeouts = CounterMetricFamily(
+            "boostkg_lookup_process_query_timeouts",
+            "Of those requests, the queries stopped at their deadline (relay processes).",
+            labels=["process"],
+        )
         for slot in range(len(self.processes.procs)):
-            count, nanoseconds = self.processes.board.counts(slot)
+            count, nanoseconds, failed, late = self.processes.board.counts(slot)
             answered.add_metric([str(slot + 1)], count)
             spent.add_metric([str(slot + 1)], nanoseconds / 1e9)
+            errors.add_metric([str(slot + 1)], failed)
+            timeouts.add_metric([str(slot + 1)], late)
         yield answered
         yield spent
+        yield errors
+        yield timeouts
 
 
 class PublishWrites:
@@ -539,13 +559,19 @@ class _RelayProtocol(_LookupProtocol):
 
     def proxy_done(self, complete: bool) -> None:
         from boostkg.api.observability import log_cut_off, log_request
+        from boostkg.errors import QueryTimeoutError
 
         response, self.proxying = self.proxying, None
         if response is None:
             return
         self.relay.answering.discard(self)
         lookups = self.lookups
-        lookups.board.count(lookups.slot, time.perf_counter_ns() - self.started)
+        lookups.board.count(
+            lookups.slot,
+            time.perf_counter_ns() - self.started,
+            error=response.status >= 400,
+            timeout=response.slug == "query-timeout" or isinstance(response.error, QueryTimeoutError),
+        )
         if response.error is not None:
             log_cut_off("GET", "/sparql", response.error)
         if response.status >= 500:

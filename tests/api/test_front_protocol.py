@@ -388,12 +388,13 @@ def _sparql_count(metrics: str, status: int) -> float:
     return 0.0
 
 
-def _lookup_process_count(metrics: str) -> float:
-    """Requests answered by the server's lookup processes (which count them apart)."""
+def _lookup_process_count(metrics: str, counter: str = "requests") -> float:
+    """Requests answered by the server's lookup or relay processes (which count them apart), or
+    of those, the ones answered with an error (``counter="errors"``)."""
     return sum(
         float(line.rsplit(" ", 1)[1])
         for line in metrics.splitlines()
-        if line.startswith("boostkg_lookup_process_requests_total{")
+        if line.startswith(f"boostkg_lookup_process_{counter}_total{{")
     )
 
 
@@ -403,9 +404,11 @@ def test_proxied_answers_are_counted_in_metrics(servers: Servers) -> None:
         assert _proxied(_get(servers.tight.sparql, query, "*/*"))
     assert _get(servers.tight.sparql, "SELECT ?s WHERE { ?s }").status_code == 400
     after = httpx.get(servers.tight.url + "/metrics").text
-    by_lookup_processes = _lookup_process_count(after) - _lookup_process_count(before)  # embedded only
-    assert _sparql_count(after, 200) - _sparql_count(before, 200) + by_lookup_processes == 3
-    assert _sparql_count(after, 400) - _sparql_count(before, 400) == 1
+    # answered by a lookup process (embedded) or a relay process (remote), they are counted apart
+    by_lookup_processes = _lookup_process_count(after) - _lookup_process_count(before)
+    refused_by_them = _lookup_process_count(after, "errors") - _lookup_process_count(before, "errors")
+    assert _sparql_count(after, 200) - _sparql_count(before, 200) + by_lookup_processes - refused_by_them == 3
+    assert _sparql_count(after, 400) - _sparql_count(before, 400) + refused_by_them == 1
 
 
 @pytest.mark.parametrize("servers", ["remote"], indirect=True)

@@ -27,19 +27,6 @@ GRAPH = "http://example.org/graph/ryw"
 JSON_RESULTS = "application/sparql-results+json"
 
 
-def _lookup_pids(server: Scratch) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"boostkg.api.lookups" in cmdline and str(server.store).encode() in cmdline:
-                found.append(int(entry.name))
-    return found
-
-
 def _cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return int(fields[11]) + int(fields[12])
@@ -69,9 +56,9 @@ def test_lookup_processes(tmp_path: Path) -> None:
         tmp_path, {"BOOSTKG_HTTP_PROCESSES": "2", "BOOSTKG_STORE_PASSWORD": secret}
     ) as server:
         deadline = time.monotonic() + 30
-        while not _lookup_pids(server) and time.monotonic() < deadline:
+        while not server.lookup_pids() and time.monotonic() < deadline:
             time.sleep(0.2)
-        (pid,) = _lookup_pids(server)
+        (pid,) = server.lookup_pids()
         assert b"store_password" not in Path(f"/proc/{pid}/cmdline").read_bytes()  # `ps` shows it all
         assert secret.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
         time.sleep(1.5)  # the lookup process is up and accepting
@@ -178,7 +165,7 @@ def test_query_workers_hold_no_sockets_of_the_server(tmp_path: Path) -> None:
     env = {"BOOSTKG_HTTP_PROCESSES": "2", "BOOSTKG_QUERY_TIMEOUT_S": "1", "BOOSTKG_QUERY_WORKERS": "1"}
     with scratch_server(tmp_path, env) as server:
         deadline = time.monotonic() + 30
-        while not _lookup_pids(server) and time.monotonic() < deadline:
+        while not server.lookup_pids() and time.monotonic() < deadline:
             time.sleep(0.2)
         rows = "".join(f'<http://example.org/s{i}> <http://example.org/p> "{i}" .\n' for i in range(300))
         headers = {"Content-Type": "application/n-triples", **server.admin}
@@ -226,7 +213,7 @@ def test_large_requests_are_handed_over_whole(tmp_path: Path) -> None:
     channel can hold (about 208 KiB): they go in pieces. Every request gets its answer."""
     with scratch_server(tmp_path, {"BOOSTKG_HTTP_PROCESSES": "2"}) as server:
         deadline = time.monotonic() + 30
-        while not _lookup_pids(server) and time.monotonic() < deadline:
+        while not server.lookup_pids() and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(1.0)
         port = int(server.url.rsplit(":", 1)[1])
@@ -264,7 +251,7 @@ def test_a_burst_of_handovers_waits_for_a_server_too_busy_to_take_them(tmp_path:
     connection (which the client saw as 'Server disconnected without sending a response')."""
     with scratch_server(tmp_path, {"BOOSTKG_HTTP_PROCESSES": "2"}) as server:
         deadline = time.monotonic() + 30
-        while not _lookup_pids(server) and time.monotonic() < deadline:
+        while not server.lookup_pids() and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(1.0)  # the lookup process is up and accepting
         primary = server.pid()

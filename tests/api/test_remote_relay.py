@@ -26,25 +26,20 @@ POINT = f"SELECT ?p ?o WHERE {{ <{EX}s7> ?p ?o }} ORDER BY ?p ?o"
 JSON = "application/sparql-results+json"
 
 
-def _relay_pids(server: Scratch) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"boostkg.api.lookups" in cmdline and str(server.store).encode() in cmdline:
-                found.append(int(entry.name))
-    return found
-
-
-def _relayed(server: Scratch) -> int:
-    """Requests the relay process answered, from the server's /metrics."""
+def _relayed(server: Scratch, counter: str = "requests") -> int:
+    """Requests the relay process answered (or of them, ``errors``), from the server's /metrics."""
     text = httpx.get(server.url + "/metrics").text
-    found = re.search(r'^boostkg_lookup_process_requests_total\{process="1"\} (\S+)$', text, re.M)
+    found = re.search(rf'^boostkg_lookup_process_{counter}_total\{{process="1"\}} (\S+)$', text, re.M)
     assert found, text
     return int(float(found.group(1)))
+
+
+def _refused_by_server(server: Scratch) -> int:
+    """GET /sparql answered 400 by the server process, from its /metrics."""
+    text = httpx.get(server.url + "/metrics").text
+    pattern = r'^boostkg_http_requests_total\{method="GET",route="/sparql",status="400"\} (\S+)$'
+    found = re.search(pattern, text, re.M)
+    return int(float(found.group(1))) if found else 0
 
 
 def _get_on_new_connection(
@@ -80,9 +75,9 @@ def test_plain_queries_are_relayed_and_the_rest_handed_over(tmp_path: Path) -> N
         }
         with scratch_server(tmp_path / "serve", env) as server:
             deadline = time.monotonic() + 30
-            while not _relay_pids(server) and time.monotonic() < deadline:
+            while not server.lookup_pids() and time.monotonic() < deadline:
                 time.sleep(0.2)
-            (pid,) = _relay_pids(server)
+            (pid,) = server.lookup_pids()
             assert secret.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes()
             assert secret.encode() in Path(f"/proc/{pid}/environ").read_bytes()
             time.sleep(1.5)  # the relay process is up and accepting
@@ -97,12 +92,16 @@ def test_plain_queries_are_relayed_and_the_rest_handed_over(tmp_path: Path) -> N
                 assert headers["x-content-type-options"] == "nosniff"
             relayed = _relayed(server) - before
             assert 0 < relayed <= 60, relayed  # some by the relay process, counted in the server's /metrics
-            # an error from the store is the same problem document whoever relays it
+            # an error from the store is the same problem document whoever relays it, and counted
+            errors_before, refused_before = _relayed(server, "errors"), _refused_by_server(server)
             for _ in range(10):
                 status, body, _ = _get_on_new_connection(
                     server, f"SELECT * WHERE {{ <{EX}s1> ?p ?o . FILTER(?o = }}"
                 )
                 assert status == 400, body
+                assert httpx.Response(400, content=body).json()["type"].endswith("/bad-query")
+            by_relay = _relayed(server, "errors") - errors_before
+            assert by_relay + _refused_by_server(server) - refused_before == 10
             # whatever the relay does not relay is handed over and answered by the application
             update = {"Content-Type": "application/sparql-update", **server.admin}
             for i in range(10):
