@@ -35,7 +35,6 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from boostkg.api.observability import log_cut_off, log_request
-from boostkg.errors import QueryTimeoutError
 
 if TYPE_CHECKING:
     from boostkg.api.routes.sparql_shortcuts import FrontPlan, FrontResponse
@@ -51,13 +50,56 @@ _PREFIX = b"/sparql?"
 _DECLINE_HEADERS = frozenset({b"origin", b"content-length", b"transfer-encoding", b"expect", b"upgrade"})
 
 
+class Plans(dict[bytes, "FrontPlan | None"]):
+    """What to do with request heads (each one's
+    :class:`~boostkg.api.routes.sparql_shortcuts.FrontPlan`, or ``None`` to decline it), remembered
+    for the last :data:`PLANS_MAX` distinct heads of up to :data:`PLANNED_HEAD_MAX` bytes; never an
+    answer. Clients send the same requests again and again (linked-data pages, dashboards, named
+    queries), and reading a query string, tokenizing and checking the query cost more than relaying
+    it to a remote store. One per server (and per relay process): the plans are ``app``'s."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__()
+        self.app = app
+
+    def of(self, head: bytes, scheme: str = "http") -> FrontPlan | None:
+        """The plan for ``head`` (a request head without its blank line)."""
+        try:
+            return self[head]
+        except KeyError:
+            pass
+        from boostkg.api.routes.sparql_shortcuts import front_plan  # imports this module
+
+        parsed = parse_lookup_head(head)
+        plan = None
+        if parsed is not None:
+            query_string, accept, host = parsed
+            plan = front_plan(self.app, query_string, accept, f"{scheme}://{host}/sparql")
+        if len(head) <= PLANNED_HEAD_MAX:
+            if len(self) >= PLANS_MAX:  # forget the oldest
+                del self[next(iter(self))]
+            self[head] = plan
+        return plan
+
+
+def report_proxied(response: FrontResponse, seconds: float, transport: asyncio.BaseTransport | None) -> None:
+    """Log a proxied answer as the application's middleware logs its answers: a cut-off after the
+    status went out (one warning line), a 5xx (an ERROR line)."""
+    if response.error is not None:
+        log_cut_off("GET", "/sparql", response.error)
+    if response.status >= 500:
+        peer = transport.get_extra_info("peername") if transport is not None else None
+        log_request("GET", "/sparql", "/sparql", response.status, seconds, peer[0] if peer else None)
+
+
 class FrontProtocol(H11Protocol):
     """h11 with lookups answered ahead of it (see the module docstring); ``app`` is the FastAPI
     application whose store, settings and write lock answer them."""
 
     app_for_lookups: Any = None
-    plans: dict[bytes, FrontPlan | None] = {}  # noqa: RUF012 (each server's class has its own, see front_protocol)
-    """The plans of the last heads answered here (see :meth:`_front`)."""
+    plans: Plans
+    """The plans of the last heads answered here (each server's class has its own, see
+    :func:`front_protocol`)."""
 
     def __init__(self, *args: Any, handed_over: bytes = b"", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -149,24 +191,11 @@ class FrontProtocol(H11Protocol):
             super().data_received(buffer)
 
     def _front(self, head: bytes) -> bytes | FrontResponse | None:
-        """The response to a request head answered here (see the module docstring), else ``None``.
-
-        What to do with a head (its :class:`~boostkg.api.routes.sparql_shortcuts.FrontPlan`, or
-        ``None``) is remembered for the last :data:`PLANS_MAX` distinct heads of up to
-        :data:`PLANNED_HEAD_MAX` bytes, not the answer: clients send the same requests again and
-        again (linked-data pages, dashboards, named queries), and reading a query string,
-        tokenizing and checking the query cost more than relaying it to a remote store."""
+        """The response to a request head answered here (see the module docstring), else ``None``
+        (its plan, :class:`Plans`, declines it)."""
         from boostkg.api.routes.sparql_shortcuts import front_answer  # imports this module
 
-        plans = self.plans
-        try:
-            plan = plans[head]
-        except KeyError:
-            plan = self._plan(head)
-            if len(head) <= PLANNED_HEAD_MAX:
-                if len(plans) >= PLANS_MAX:  # forget the oldest
-                    del plans[next(iter(plans))]
-                plans[head] = plan
+        plan = self.plans.of(head, self.scheme or "http")
         if plan is None:
             return None
         started = time.perf_counter()
@@ -177,17 +206,6 @@ class FrontProtocol(H11Protocol):
             if metrics is not None:  # the middleware that counts the app's answers never sees this one
                 metrics.observe("GET", "/sparql", 200, time.perf_counter() - started)
         return answer
-
-    def _plan(self, head: bytes) -> FrontPlan | None:
-        from boostkg.api.routes.sparql_shortcuts import front_plan  # imports this module
-
-        parsed = parse_lookup_head(head)
-        if parsed is None:
-            return None
-        query_string, accept, host = parsed
-        return front_plan(
-            self.app_for_lookups, query_string, accept, f"{self.scheme or 'http'}://{host}/sparql"
-        )
 
     def _start_proxy(self, response: FrontResponse, rest: bytes) -> None:
         """Have ``response`` written; what arrives meanwhile is held (``rest``: bytes after its head),
@@ -219,12 +237,14 @@ class FrontProtocol(H11Protocol):
             return
         self._proxying = None
         self.server_state.total_requests += 1
-        if response.error is not None:  # after the status went out: cut off, as the body's last line says
-            log_cut_off("GET", "/sparql", response.error)
-            if isinstance(response.error, QueryTimeoutError):
-                self._count_timeout()
-        if response.status:
-            self._count(response, time.perf_counter() - self._proxy_started)
+        seconds = time.perf_counter() - self._proxy_started
+        report_proxied(response, seconds, self.transport)
+        metrics = getattr(self.app_for_lookups.state, "metrics", None)
+        if metrics is not None:
+            if response.status:
+                metrics.observe("GET", "/sparql", response.status, seconds)
+            if response.timed_out:
+                metrics.timeouts.labels("/sparql").inc()
         if not complete or self._closing:
             self.transport.close()
         elif not self.transport.is_closing():
@@ -235,22 +255,6 @@ class FrontProtocol(H11Protocol):
             held, self._held = self._held, b""
             if held:
                 self.data_received(held)
-
-    def _count(self, response: FrontResponse, seconds: float) -> None:
-        """Count a proxied answer in /metrics, and log a 5xx, as the application's middleware does."""
-        metrics = getattr(self.app_for_lookups.state, "metrics", None)
-        if metrics is not None:
-            metrics.observe("GET", "/sparql", response.status, seconds)
-            if response.slug == "query-timeout":
-                metrics.timeouts.labels("/sparql").inc()
-        if response.status >= 500:
-            peer = self.transport.get_extra_info("peername")
-            log_request("GET", "/sparql", "/sparql", response.status, seconds, peer[0] if peer else None)
-
-    def _count_timeout(self) -> None:
-        metrics = getattr(self.app_for_lookups.state, "metrics", None)
-        if metrics is not None:
-            metrics.timeouts.labels("/sparql").inc()
 
     def shutdown(self) -> None:
         if self._proxying is not None:  # graceful: finish the answer, then close
@@ -317,4 +321,4 @@ def lookup_response(default_headers: list[tuple[bytes, bytes]], body: bytes, med
 
 def front_protocol(app: Any) -> type[FrontProtocol]:
     """A :class:`FrontProtocol` class answering lookups from ``app`` (for ``uvicorn.run(http=...)``)."""
-    return type("BoostkgFrontProtocol", (FrontProtocol,), {"app_for_lookups": app, "plans": {}})
+    return type("BoostkgFrontProtocol", (FrontProtocol,), {"app_for_lookups": app, "plans": Plans(app)})

@@ -463,10 +463,12 @@ class _LookupProtocol(asyncio.Protocol):
 
 
 class _Relay:
-    """A relay process's state (a remote store): the pool of connections to the server, and what
-    :func:`~boostkg.api.routes.sparql_shortcuts.front_plan` reads of an app."""
+    """A relay process's state (a remote store): the pool of connections to the server, what
+    :func:`~boostkg.api.routes.sparql_shortcuts.front_plan` reads of an app, and its plans."""
 
     def __init__(self, lookups: _Lookups) -> None:
+        from boostkg.api.front import Plans, report_proxied
+        from boostkg.api.routes.sparql_shortcuts import front_answer
         from boostkg.store import store_location
         from boostkg.store.remote import RemoteEndpoint
         from boostkg.store.remote_queries import RemoteQueries
@@ -477,7 +479,9 @@ class _Relay:
         self.store = location.open(recover=False)  # the server process recovers; this one only reads
         self.pool = RemoteQueries(settings.query_workers, self.store)
         self.state = SimpleNamespace(settings=settings, query_workers=self.pool)
-        self.plans: dict[bytes, Any] = {}
+        self.plans = Plans(self)
+        self.answer = front_answer
+        self.report = report_proxied
         self.answering: set[_RelayProtocol] = set()
 
 
@@ -501,9 +505,6 @@ class _RelayProtocol(_LookupProtocol):
                 assert self.transport is not None
                 self.transport.pause_reading()
             return
-        from boostkg.api.front import PLANNED_HEAD_MAX, PLANS_MAX, parse_lookup_head
-        from boostkg.api.routes.sparql_shortcuts import front_answer, front_plan
-
         buffer = self.buffer + data
         self.buffer = b""
         end = buffer.find(b"\r\n\r\n")
@@ -513,21 +514,8 @@ class _RelayProtocol(_LookupProtocol):
                 return
             self._hand_over(buffer)
             return
-        head = buffer[:end]
-        plans = self.relay.plans
-        try:
-            plan = plans[head]
-        except KeyError:
-            parsed = parse_lookup_head(head)
-            plan = (
-                None
-                if parsed is None
-                else front_plan(self.relay, parsed[0], parsed[1], f"http://{parsed[2]}/sparql")
-            )
-            if len(head) <= PLANNED_HEAD_MAX:
-                if len(plans) >= PLANS_MAX:
-                    del plans[next(iter(plans))]
-                plans[head] = plan
+        relay = self.relay
+        plan = relay.plans.of(buffer[:end])
         if plan is None:
             self._hand_over(buffer)
             return
@@ -536,10 +524,10 @@ class _RelayProtocol(_LookupProtocol):
             self.idle = None
         self.started = time.perf_counter_ns()
         self.held = buffer[end + 4 :]
-        answer = front_answer(self.relay, plan, self.lookups.base_headers())
+        answer = relay.answer(relay, plan, self.lookups.base_headers())
         assert not isinstance(answer, bytes)  # on a remote store every query is relayed, none inline
         self.proxying = answer
-        self.relay.answering.add(self)
+        relay.answering.add(self)
         answer.start(self)
 
     def proxy_write(self, data: bytes) -> bool:
@@ -558,32 +546,14 @@ class _RelayProtocol(_LookupProtocol):
             self.proxying.resume()
 
     def proxy_done(self, complete: bool) -> None:
-        from boostkg.api.observability import log_cut_off, log_request
-        from boostkg.errors import QueryTimeoutError
-
         response, self.proxying = self.proxying, None
         if response is None:
             return
-        self.relay.answering.discard(self)
-        lookups = self.lookups
-        lookups.board.count(
-            lookups.slot,
-            time.perf_counter_ns() - self.started,
-            error=response.status >= 400,
-            timeout=response.slug == "query-timeout" or isinstance(response.error, QueryTimeoutError),
-        )
-        if response.error is not None:
-            log_cut_off("GET", "/sparql", response.error)
-        if response.status >= 500:
-            peer = self.transport.get_extra_info("peername") if self.transport is not None else None
-            log_request(
-                "GET",
-                "/sparql",
-                "/sparql",
-                response.status,
-                (time.perf_counter_ns() - self.started) / 1e9,
-                peer[0] if peer else None,
-            )
+        relay, lookups = self.relay, self.lookups
+        relay.answering.discard(self)
+        spent = time.perf_counter_ns() - self.started
+        lookups.board.count(lookups.slot, spent, error=response.status >= 400, timeout=response.timed_out)
+        relay.report(response, spent / 1e9, self.transport)
         transport = self.transport
         if transport is None or transport.is_closing():
             return

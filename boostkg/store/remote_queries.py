@@ -370,10 +370,6 @@ class Exchange:
         self._retried = False
         self._paused = False
 
-    @property
-    def done(self) -> bool:
-        return self._phase == _DONE
-
     def close(self) -> None:
         """Give up: no more events; a connection with an unread answer on it is closed."""
         if self._phase != _DONE:

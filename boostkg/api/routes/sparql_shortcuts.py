@@ -47,6 +47,7 @@ from boostkg.errors import (
     InputError,
     NotAcceptableError,
     QueryError,
+    QueryTimeoutError,
     ResultTooLargeError,
 )
 from boostkg.store import RdfFormat, ResultFormat
@@ -189,6 +190,11 @@ class FrontResponse:
         self._done = False
         self._paused = False
         self._resumed: asyncio.Future[None] | None = None
+
+    @property
+    def timed_out(self) -> bool:
+        """Whether the query was stopped at its deadline (a 503 problem, or a cut-off)."""
+        return self.slug == "query-timeout" or isinstance(self.error, QueryTimeoutError)
 
     def start(self, out: FrontOutput) -> None:
         """Run the query; the response goes to ``out``, from the event loop."""
