@@ -10,15 +10,15 @@ The server hop is the endpoint's whole cost per delegated query, so it is a smal
 its own, driven by callbacks rather than coroutines (httpx cost about 1.6 ms of CPU per query here,
 and asyncio streams with a task per query about 0.1 ms, against the 0.04 ms a bare relay of the
 bytes costs). Each query is an :class:`Exchange`: it waits for a turn, writes its request in one
-piece on a kept-alive connection (:class:`_Upstream`, an asyncio protocol that parses the response
-as it arrives, reused LIFO), and reports what comes back to a :class:`Sink`: the answer has
-started, a piece of its body (transfer coding removed, content untouched), its end, or the error
+piece on a kept-alive connection (:class:`~boostkg.store.http_connection.Connection`, which parses
+the response as it arrives, reused LIFO), and reports what comes back to a :class:`Sink`: the answer
+has started, a piece of its body (transfer coding removed, content untouched), its end, or the error
 that refused or broke it off. The front protocol (:mod:`boostkg.api.front`) is such a sink and
 writes a small answer to its client in the very callback that completes it;
-:meth:`RemoteQueries.run` wraps a sink into the awaitable :class:`~boostkg.store.workers.Answer`
-the rest of the endpoint uses. A request on a kept-alive connection the server had closed
-meanwhile is sent once more on a new one (queries are safe to repeat). With credentials, the
-store's :class:`httpx.Auth` still decides what a 401 challenge is answered with.
+:meth:`RemoteQueries.run` wraps a sink into the awaitable :class:`~boostkg.store.workers.Answer` the
+rest of the endpoint uses. A request on a kept-alive connection the server had closed meanwhile is
+sent once more on a new one (queries are safe to repeat). With credentials, the store's
+:class:`httpx.Auth` still decides what a 401 challenge is answered with.
 """
 
 from __future__ import annotations
@@ -29,18 +29,16 @@ import re
 import ssl
 from collections import deque
 from collections.abc import AsyncGenerator, Coroutine, Generator
-from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 
 from boostkg.errors import BoostKGError, QueryError, QueryTimeoutError, StoreUnavailableError
+from boostkg.store.http_connection import HEAD_LIMIT, Connection, ResponseHead
 from boostkg.store.remote import RemoteStore, accept_for
 from boostkg.store.workers import Answer, AnswerBody, QueryJob
 
-_HEAD_LIMIT = 64 * 1024
-"""Longest response head (and chunk-size or trailer line) accepted from the server."""
 _HIGH_WATER = 256 * 1024
 """Body bytes an awaited answer holds unread before reading from the server pauses."""
 _FORM = "application/x-www-form-urlencoded"
@@ -49,18 +47,6 @@ _ENCODED = re.compile(r"query=[A-Za-z0-9%+._~!$'()*,;:@/?=-]*")
 GET_MAX = 2000
 """Longest URL-encoded parameters sent in a GET's URL (longer: a form POST); Oxigraph spends about
 10 % less CPU on a GET than on the same query POSTed as a form."""
-
-
-@dataclass(slots=True, frozen=True)
-class _Head:
-    """A response's status line and headers (names lower-cased), and how its body is framed."""
-
-    status: int
-    headers: dict[str, str]
-    length: int | None
-    """``Content-Length``; ``None`` when the body is chunked or runs until the server closes."""
-    chunked: bool
-    keep_alive: bool
 
 
 class Sink(Protocol):
@@ -80,245 +66,6 @@ class Sink(Protocol):
     def fail(self, error: BoostKGError) -> None:
         """Before :meth:`answer`: the query's error (refused, timed out, server unreachable or
         failing). After it: the answer was broken off (timeout, server gone)."""
-
-
-class _Reader(Protocol):
-    """What an :class:`_Upstream` reports a response to."""
-
-    def on_head(self, head: _Head) -> None: ...
-    def on_data(self, piece: bytes) -> None: ...
-    def on_end(self) -> None: ...
-    def on_error(self, error: ConnectionError) -> None: ...
-
-
-# where an _Upstream is in the response it reads
-_IDLE, _HEAD, _LENGTH, _SIZE, _CHUNK, _CHUNK_END, _TRAILERS, _UNTIL_CLOSE = range(8)
-
-
-class _Upstream(asyncio.Protocol):
-    """One HTTP/1.1 connection to the server: a request written whole, its response parsed as it
-    arrives and reported to the request's reader; reusable once a response was read to its end."""
-
-    __slots__ = ("_buffer", "_left", "_reader", "_state", "lost", "paused", "reused", "transport")
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.reused = False
-        self.lost = False
-        self.paused = False
-        self._reader: _Reader | None = None
-        self._buffer = b""
-        self._state = _IDLE
-        self._left = 0
-        """Body bytes still to come: of the ``Content-Length``, or of the current chunk."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def usable(self) -> bool:
-        """Whether it is idle and the server has not closed it."""
-        transport = self.transport
-        return self._state == _IDLE and not self.lost and transport is not None and not transport.is_closing()
-
-    def close(self) -> None:
-        self._reader = None
-        if self.transport is not None:
-            self.transport.close()
-
-    def send(self, request: bytes, reader: _Reader) -> None:
-        """Write ``request`` (head and body); its response goes to ``reader``."""
-        assert self.transport is not None
-        self._reader = reader
-        self._state = _HEAD
-        self._buffer = b""
-        self.transport.write(request)
-
-    def pause(self) -> None:
-        if not self.paused and self.transport is not None and not self.transport.is_closing():
-            self.paused = True
-            self.transport.pause_reading()
-
-    def resume(self) -> None:
-        if self.paused and self.transport is not None and not self.transport.is_closing():
-            self.paused = False
-            self.transport.resume_reading()
-
-    def data_received(self, data: bytes) -> None:
-        if self._reader is None:  # nothing asked: the connection is out of step, never reuse it
-            self.close()
-            return
-        self._buffer = self._buffer + data if self._buffer else data
-        try:
-            self._parse()
-        except ConnectionError as exc:
-            self._broken(exc)
-
-    def eof_received(self) -> bool:
-        self.lost = True  # the server closed its side: never reused (asyncio closes ours)
-        if self._state == _UNTIL_CLOSE:
-            self._complete()
-        elif self._reader is not None:
-            self._broken(
-                ConnectionError(
-                    "the server closed the connection before answering"
-                    if self._state == _HEAD
-                    else "the server closed the connection in the middle of the body"
-                )
-            )
-        return False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
-        if self._reader is not None:
-            self._broken(ConnectionError(f"the connection to the server was lost ({exc or 'closed'})"))
-
-    def _broken(self, error: ConnectionError) -> None:
-        reader, self._reader = self._reader, None
-        self._state = _IDLE
-        self.lost = True
-        if self.transport is not None:
-            self.transport.close()
-        if reader is not None:
-            reader.on_error(error)
-
-    def _complete(self) -> None:
-        reader, self._reader = self._reader, None
-        self._state = _IDLE
-        if self._buffer:  # bytes beyond the response: out of step, never reuse it
-            self.lost = True
-            if self.transport is not None:
-                self.transport.close()
-        if reader is not None:
-            reader.on_end()
-
-    def _parse(self) -> None:
-        """Report what the buffer holds to the reader, as far as it goes.
-
-        Raises:
-            ConnectionError: the server answered something else than HTTP/1.x.
-        """
-        reader = self._reader
-        while reader is not None and reader is self._reader:
-            state, buffer = self._state, self._buffer
-            if state == _HEAD:
-                end = buffer.find(b"\r\n\r\n")
-                if end < 0:
-                    if len(buffer) > _HEAD_LIMIT:
-                        raise ConnectionError(f"the response head is longer than {_HEAD_LIMIT:,} bytes")
-                    return
-                head = _head_of(buffer[: end + 4])
-                self._buffer = buffer[end + 4 :]
-                if head.status < 200:  # 1xx: the response's own head follows
-                    continue
-                if head.chunked:
-                    self._state = _SIZE
-                elif head.length is not None:
-                    self._state, self._left = _LENGTH, head.length
-                else:
-                    self._state = _UNTIL_CLOSE
-                reader.on_head(head)
-                if self._state == _LENGTH and self._left == 0 and reader is self._reader:
-                    self._complete()
-            elif state in (_LENGTH, _CHUNK):
-                if not buffer:
-                    return
-                piece = buffer[: self._left] if len(buffer) > self._left else buffer
-                self._buffer = buffer[len(piece) :]
-                self._left -= len(piece)
-                if self._left == 0:
-                    self._state = _CHUNK_END if state == _CHUNK else _IDLE
-                reader.on_data(piece)
-                if state == _LENGTH and self._left == 0 and reader is self._reader:
-                    self._complete()
-            elif state == _SIZE:
-                end = buffer.find(b"\r\n")
-                if end < 0:
-                    if len(buffer) > _HEAD_LIMIT:
-                        raise ConnectionError("a chunk-size line is too long")
-                    return
-                try:
-                    size = int(buffer[:end].split(b";", 1)[0], 16)
-                except ValueError as exc:
-                    raise ConnectionError(f"malformed chunk size {buffer[:40]!r}") from exc
-                self._buffer = buffer[end + 2 :]
-                self._state, self._left = (_TRAILERS, 0) if size == 0 else (_CHUNK, size)
-            elif state == _CHUNK_END:
-                if len(buffer) < 2:
-                    return
-                if buffer[:2] != b"\r\n":
-                    raise ConnectionError("a chunk does not end where its size says")
-                self._buffer = buffer[2:]
-                self._state = _SIZE
-            elif state == _TRAILERS:
-                end = buffer.find(b"\r\n")
-                if end < 0:
-                    if len(buffer) > _HEAD_LIMIT:
-                        raise ConnectionError("a trailer line is too long")
-                    return
-                self._buffer = buffer[end + 2 :]
-                if end == 0:
-                    self._complete()
-            elif state == _UNTIL_CLOSE:
-                if buffer:
-                    self._buffer = b""
-                    reader.on_data(buffer)
-                return
-            else:
-                return
-
-
-_HEADS: dict[bytes, _Head] = {}
-_HEADS_MAX = 64
-
-
-def _head_of(raw: bytes) -> _Head:
-    """:func:`_parse_head`, remembered for the last few distinct heads: a server sends the same
-    few heads again and again (Oxigraph's differ by their ``Date``, once a second).
-
-    Raises:
-        ConnectionError: not an HTTP/1.x response head.
-    """
-    head = _HEADS.get(raw)
-    if head is None:
-        head = _parse_head(raw)
-        if len(_HEADS) >= _HEADS_MAX:
-            _HEADS.clear()
-        _HEADS[raw] = head
-    return head
-
-
-def _parse_head(raw: bytes) -> _Head:
-    """The response head ``raw`` (ending with its blank line).
-
-    Raises:
-        ConnectionError: not an HTTP/1.x response head.
-    """
-    lines = raw[:-4].decode("latin-1").split("\r\n")
-    version, _, rest = lines[0].partition(" ")
-    code = rest[:3]
-    if not version.startswith("HTTP/1.") or not code.isdigit():
-        raise ConnectionError(f"not an HTTP/1.x response: {lines[0][:80]!r}")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        if colon:
-            key = name.strip().lower()
-            value = value.strip()
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    connection = headers.get("connection", "").lower()
-    chunked = "chunked" in headers.get("transfer-encoding", "").lower()
-    length_text = headers.get("content-length")
-    length = int(length_text) if length_text is not None and length_text.isdigit() else None
-    status = int(code)
-    if status in (204, 304):
-        length = 0
-    return _Head(
-        status=status,
-        headers=headers,
-        length=None if chunked else length,
-        chunked=chunked,
-        keep_alive=version != "HTTP/1.0" and "close" not in connection and (chunked or length is not None),
-    )
 
 
 # where an Exchange is
@@ -361,8 +108,8 @@ class Exchange:
         self._phase = _WAITING
         self._timer: asyncio.TimerHandle | None = None
         self._timeout_s = 0.0
-        self._connection: _Upstream | None = None
-        self._head: _Head | None = None
+        self._connection: Connection | None = None
+        self._head: ResponseHead | None = None
         self._text: list[bytes] = []
         """The body of a refusal or a challenge."""
         self._flow: Generator[httpx.Request, httpx.Response, None] | None = None
@@ -425,7 +172,7 @@ class Exchange:
             return
         self._send(connection)
 
-    def _send(self, connection: _Upstream) -> None:
+    def _send(self, connection: Connection) -> None:
         self._connection = connection
         auth = self._pool.store.auth
         if auth is not None and self._flow is None:
@@ -445,7 +192,7 @@ class Exchange:
             connection.pause()
 
     # -- what the connection reports
-    def on_head(self, head: _Head) -> None:
+    def on_head(self, head: ResponseHead) -> None:
         self._head = head
         if head.status == 401 and self._flow is not None:
             self._phase = _CHALLENGED
@@ -461,7 +208,7 @@ class Exchange:
     def on_data(self, piece: bytes) -> None:
         if self._phase == _ANSWERING:
             self._sink.data(piece)
-        elif sum(map(len, self._text)) < _HEAD_LIMIT:
+        elif sum(map(len, self._text)) < HEAD_LIMIT:
             self._text.append(piece)
 
     def on_end(self) -> None:
@@ -639,8 +386,8 @@ class RemoteQueries:
         self.store = store
         self._free = size
         self._waiting: deque[Exchange] = deque()
-        self._idle: list[_Upstream] = []
-        self._open: set[_Upstream] = set()
+        self._idle: list[Connection] = []
+        self._open: set[Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         url = urlsplit(store.query_url)
         self._tls = url.scheme == "https"
@@ -762,7 +509,7 @@ class RemoteQueries:
             self._free += 1
 
     # -- connections
-    def idle(self) -> _Upstream | None:
+    def idle(self) -> Connection | None:
         """An idle kept-alive connection the server has not closed, if any."""
         while self._idle:
             connection = self._idle.pop()
@@ -772,7 +519,7 @@ class RemoteQueries:
             self.drop(connection)
         return None
 
-    async def connect(self) -> _Upstream:
+    async def connect(self) -> Connection:
         """A new connection.
 
         Raises:
@@ -780,7 +527,7 @@ class RemoteQueries:
         """
         loop = asyncio.get_running_loop()
         _, connection = await loop.create_connection(
-            _Upstream, self._host, self._port, ssl=ssl.create_default_context() if self._tls else None
+            Connection, self._host, self._port, ssl=ssl.create_default_context() if self._tls else None
         )
         self._open.add(connection)
         if not self._started:
@@ -788,14 +535,14 @@ class RemoteQueries:
             raise ConnectionError("the pool was closed")
         return connection
 
-    def put_back(self, connection: _Upstream) -> None:
+    def put_back(self, connection: Connection) -> None:
         if self._started and connection in self._open and connection.usable():
             connection.resume()
             self._idle.append(connection)
         else:
             self.drop(connection)
 
-    def drop(self, connection: _Upstream) -> None:
+    def drop(self, connection: Connection) -> None:
         connection.close()
         self._open.discard(connection)
 

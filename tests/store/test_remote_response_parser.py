@@ -1,4 +1,4 @@
-"""The remote store's response parser (:class:`~boostkg.store.remote_queries._Upstream`): the same
+"""The remote store's response parser (:class:`~boostkg.store.http_connection.Connection`): the same
 events whatever pieces the bytes arrive in, and a clear error for what is not HTTP/1.1 framing."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from boostkg.store.remote_queries import _Head, _Upstream
+from boostkg.store.http_connection import Connection, ResponseHead
 
 
 class _Transport:
@@ -34,12 +34,12 @@ class _Transport:
 
 class _Recorder:
     def __init__(self) -> None:
-        self.heads: list[_Head] = []
+        self.heads: list[ResponseHead] = []
         self.body = b""
         self.ended = 0
         self.errors: list[str] = []
 
-    def on_head(self, head: _Head) -> None:
+    def on_head(self, head: ResponseHead) -> None:
         self.heads.append(head)
 
     def on_data(self, piece: bytes) -> None:
@@ -53,8 +53,8 @@ class _Recorder:
         self.errors.append(str(error))
 
 
-def _feed(response: bytes, cuts: list[int], eof: bool = False) -> tuple[_Upstream, _Transport, _Recorder]:
-    connection = _Upstream()
+def _feed(response: bytes, cuts: list[int], eof: bool = False) -> tuple[Connection, _Transport, _Recorder]:
+    connection = Connection()
     transport = _Transport()
     connection.connection_made(transport)  # type: ignore[arg-type]
     recorder = _Recorder()
@@ -141,7 +141,7 @@ def test_what_is_not_http_framing_is_an_error_and_the_connection_is_closed(
 
 @pytest.mark.parametrize("cut", [10, len(LENGTH) - 5])
 def test_the_server_closing_early_is_an_error_naming_where(cut: int) -> None:
-    connection = _Upstream()
+    connection = Connection()
     connection.connection_made(_Transport())  # type: ignore[arg-type]
     recorder = _Recorder()
     connection.send(b"GET /q HTTP/1.1\r\n\r\n", recorder)
