@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import h11
@@ -97,6 +98,8 @@ class FrontProtocol(H11Protocol):
     application whose store, settings and write lock answer them."""
 
     app_for_lookups: Any = None
+    answer: Callable[[Any, FrontPlan, list[tuple[bytes, bytes]]], bytes | FrontResponse]
+    """:func:`~boostkg.api.routes.sparql_shortcuts.front_answer` (set by :func:`front_protocol`)."""
     plans: Plans
     """The plans of the last heads answered here (each server's class has its own, see
     :func:`front_protocol`)."""
@@ -193,14 +196,12 @@ class FrontProtocol(H11Protocol):
     def _front(self, head: bytes) -> bytes | FrontResponse | None:
         """The response to a request head answered here (see the module docstring), else ``None``
         (its plan, :class:`Plans`, declines it)."""
-        from boostkg.api.routes.sparql_shortcuts import front_answer  # imports this module
-
         plan = self.plans.of(head, self.scheme or "http")
         if plan is None:
             return None
         started = time.perf_counter()
         app = self.app_for_lookups
-        answer = front_answer(app, plan, self.server_state.default_headers)
+        answer = self.answer(app, plan, self.server_state.default_headers)
         if isinstance(answer, bytes):
             metrics = getattr(app.state, "metrics", None)
             if metrics is not None:  # the middleware that counts the app's answers never sees this one
@@ -321,4 +322,7 @@ def lookup_response(default_headers: list[tuple[bytes, bytes]], body: bytes, med
 
 def front_protocol(app: Any) -> type[FrontProtocol]:
     """A :class:`FrontProtocol` class answering lookups from ``app`` (for ``uvicorn.run(http=...)``)."""
-    return type("BoostkgFrontProtocol", (FrontProtocol,), {"app_for_lookups": app, "plans": Plans(app)})
+    from boostkg.api.routes.sparql_shortcuts import front_answer  # imports this module
+
+    members = {"app_for_lookups": app, "plans": Plans(app), "answer": staticmethod(front_answer)}
+    return type("BoostkgFrontProtocol", (FrontProtocol,), members)
